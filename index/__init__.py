@@ -1,0 +1,31 @@
+"""Writes the index: loads source files, cuts them into line-addressed chunks, embeds them
+and keeps them in Chroma. `qa` reads what this package writes; nothing here knows about
+answering."""
+
+from index import offline
+
+offline.apply()
+
+from index.config import IndexConfig  # noqa: E402
+from index.errors import (  # noqa: E402
+    CollectionMissingError,
+    IndexError_,
+    ModelMismatchError,
+    StoreUnavailableError,
+)
+from index.ingest import IngestReport, ingest  # noqa: E402
+from index.store import ChunkStore, StoredChunk, StoredLine, open_store  # noqa: E402
+
+__all__ = [
+    "ChunkStore",
+    "CollectionMissingError",
+    "IndexConfig",
+    "IndexError_",
+    "IngestReport",
+    "ModelMismatchError",
+    "StoreUnavailableError",
+    "StoredChunk",
+    "StoredLine",
+    "ingest",
+    "open_store",
+]

@@ -1,0 +1,202 @@
+"""Incremental ingest: bring the collection in line with the files on disk, embedding only
+what changed.
+
+Crash safety rests on two rules. Chunk ids are deterministic (source, content hash, index),
+so nothing is ever stored twice. A document's first chunk is written last, so a document
+counts as complete only once all of it is stored; anything else found in the collection
+(a half-written document after a kill) is deleted and indexed again by the next run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import TextNode
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from index.chunking import LineChunker, doc_prefix
+from index.config import IndexConfig
+from index.embeddings import make_embed_model
+from index.errors import IndexError_
+from index.loaders import LoadedText, Skipped, discover, read_source
+from index.store import ChunkStore, DocEntry, open_store, writer_lock
+
+_EMBED_SLICE = 256
+_PROGRESS_MIN_CHUNKS = 200  # below this an ingest takes about a second: no bar
+
+
+@dataclass
+class IngestReport:
+    """What a run did, for the summary line and for tests."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    lines: int = 0
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def indexed_files(self) -> int:
+        return len(self.new) + len(self.changed) + len(self.unchanged)
+
+    @property
+    def ok(self) -> bool:
+        """Non-zero exit only when nothing could be indexed."""
+        return self.indexed_files > 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.indexed_files} files, {self.lines} lines: {len(self.new)} new, "
+            f"{len(self.changed)} changed, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed, {len(self.repaired)} repaired, "
+            f"{len(self.skipped)} skipped; {self.chunks_embedded} chunks embedded, "
+            f"{self.chunks_total} in the index; {self.seconds:.1f} s"
+        )
+
+
+def ingest(
+    config: IndexConfig,
+    paths: list[Path],
+    *,
+    rebuild: bool = False,
+    console: Console | None = None,
+    progress: bool = True,
+    embed_model: BaseEmbedding | None = None,
+) -> IngestReport:
+    """Index `paths` (files or folders) into the configured collection."""
+    started = time.perf_counter()
+    console = console or Console(stderr=True)
+    report = IngestReport()
+    with writer_lock(config):
+        store = open_store(config, create=True, rebuild=rebuild)
+        files, skipped, walked_roots = discover(paths)
+        report.skipped.extend(skipped)
+        manifest = store.manifest()
+
+        docs: list[LoadedText] = []
+        for file in files:
+            loaded = read_source(file)
+            if isinstance(loaded, Skipped):
+                report.skipped.append(loaded)
+                continue
+            if loaded.encoding not in ("utf-8", "utf-8-sig"):
+                report.notes.append(f"{loaded.source}: not UTF-8, decoded as {loaded.encoding}")
+            docs.append(loaded)
+
+        on_disk = {d.source for d in docs} | {f.source for f in files}
+        walked = {str(r) for r in walked_roots}
+        for entry in manifest.values():
+            if entry.root in walked and entry.source not in on_disk:
+                store.delete_source(entry.source)
+                report.removed.append(entry.source)
+        report.repaired = _delete_orphans(store, manifest)
+
+        chunker = LineChunker(config.chunk_size)
+        pending: list[tuple[LoadedText, list[TextNode]]] = []
+        for doc in docs:
+            known = manifest.get(doc.source)
+            if known is not None and known.doc_hash == doc.doc_hash:
+                report.unchanged.append(doc.source)
+                report.lines += known.doc_lines
+                continue
+            nodes = chunker.chunk(doc)
+            if not nodes:
+                report.skipped.append(Skipped(doc.source, "no text (only blank lines)"))
+                continue
+            pending.append((doc, nodes))
+
+        total = sum(len(nodes) for _, nodes in pending)
+        if pending:
+            model = embed_model or make_embed_model(config)
+            show = progress and total >= _PROGRESS_MIN_CHUNKS
+            with (
+                _progress_bar(console, show) as bar,
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer") as writer,
+            ):
+                task = bar.add_task("embedding", total=total)
+                for doc, nodes in pending:
+                    known = manifest.get(doc.source)
+                    if known is not None:
+                        store.delete_source(doc.source)
+                    _embed_and_store(store, model, nodes, lambda n: bar.advance(task, n), writer)
+                    (report.changed if known is not None else report.new).append(doc.source)
+                    report.lines += int(nodes[0].metadata["doc_lines"])
+                    report.chunks_embedded += len(nodes)
+        report.repaired = [s for s in report.repaired if s not in report.removed]
+        report.chunks_total = store.count()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _progress_bar(console: Console, show: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not show,
+    )
+
+
+def _delete_orphans(store: ChunkStore, manifest: dict[str, DocEntry]) -> list[str]:
+    """Delete chunks of no complete document (left by a run that was killed); return the
+    sources they came from, so the report can say what it repaired."""
+    complete = {doc_prefix(e.source, e.doc_hash) for e in manifest.values()}
+    orphans: dict[str, list[str]] = {}
+    for cid in store.all_ids():
+        prefix = cid.rsplit("-", 1)[0]
+        if prefix not in complete:
+            orphans.setdefault(prefix, []).append(cid)
+    sources = [store.source_of(ids[0]) for ids in orphans.values()]
+    for ids in orphans.values():
+        store.delete_ids(ids)
+    return sorted(sources)
+
+
+def _embed_and_store(
+    store: ChunkStore,
+    model: BaseEmbedding,
+    nodes: list[TextNode],
+    advance: Callable[[int], object],
+    writer: ThreadPoolExecutor,
+) -> None:
+    """Embed and add a document's chunks, its first chunk last (the completion mark).
+
+    Writes go to a single writer thread, so Chroma stores one slice while the model embeds
+    the next (both release the GIL); one thread keeps them in order, and the document's
+    writes are all awaited before it counts as done.
+    """
+    ordered = nodes[1:] + nodes[:1]
+    writes: list[Future[None]] = []
+    try:
+        for start in range(0, len(ordered), _EMBED_SLICE):
+            batch = ordered[start : start + _EMBED_SLICE]
+            try:
+                vectors = model.get_text_embedding_batch([n.get_content() for n in batch])
+            except IndexError_:
+                raise
+            except Exception as err:
+                text = str(err).strip()
+                first = text.splitlines()[0] if text else type(err).__name__
+                raise IndexError_(f"embedding failed with {model.model_name}: {first}") from err
+            for node, vector in zip(batch, vectors, strict=True):
+                node.embedding = vector
+            writes.append(writer.submit(store.add, batch))
+            advance(len(batch))
+    finally:
+        for write in writes:
+            write.result()

@@ -1,0 +1,280 @@
+"""The Chroma side of the index: opening the collection (embedded or on a server),
+checking which model built it, and the few queries that ingest and answering need.
+
+Writes of embedded chunks go through llama-index's `ChromaVectorStore`; bookkeeping
+(which documents are complete, which ids are stale) talks to the Chroma collection directly
+because the vector-store interface has no notion of listing ids or metadata-only reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from llama_index.core.schema import TextNode
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from index.config import IndexConfig
+from index.errors import (
+    CollectionMissingError,
+    IndexError_,
+    ModelMismatchError,
+    StoreUnavailableError,
+)
+
+SCHEMA_VERSION = 1
+_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class DocEntry:
+    """A document whose every chunk is stored (its first chunk is written last, so its
+    presence marks the document complete)."""
+
+    source: str
+    root: str
+    doc_hash: str
+    doc_chunks: int
+    doc_lines: int
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """One source line as stored, re-joined from its pieces."""
+
+    source: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    source: str
+    line: int
+    col_start: int
+    col_end: int
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _client(config: IndexConfig) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if config.chroma_url:
+        url = urlparse(config.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreUnavailableError(
+                f"bad Chroma URL {config.chroma_url!r}: expected http://HOST:PORT"
+            )
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as err:  # chromadb raises assorted transport errors
+            raise StoreUnavailableError(
+                f"cannot reach Chroma at {config.chroma_url} ({_one_line(err)}); "
+                "is `chroma run` started?"
+            ) from err
+        return client
+    try:
+        config.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(config.chroma_path), settings=chroma_settings)
+    except Exception as err:
+        raise StoreUnavailableError(
+            f"cannot open the index at {config.chroma_path} ({_one_line(err)}); "
+            "if it is damaged, rebuild it with `qa index --rebuild`"
+        ) from err
+
+
+class ChunkStore:
+    """One collection of line-addressed chunks."""
+
+    def __init__(self, config: IndexConfig, collection: Any) -> None:
+        self.config = config
+        self.collection = collection
+        self.vector_store = ChromaVectorStore(chroma_collection=collection)
+
+    @property
+    def embed_model_name(self) -> str:
+        return str((self.collection.metadata or {}).get("qa_embed_model", ""))
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def manifest(self) -> dict[str, DocEntry]:
+        got = self.collection.get(where={"chunk_index": 0}, include=["metadatas"])
+        entries: dict[str, DocEntry] = {}
+        for meta in got["metadatas"] or []:
+            entry = DocEntry(
+                source=str(meta["source"]),
+                root=str(meta.get("root", "")),
+                doc_hash=str(meta["doc_hash"]),
+                doc_chunks=int(meta["doc_chunks"]),
+                doc_lines=int(meta["doc_lines"]),
+            )
+            entries[entry.source] = entry
+        return entries
+
+    def all_ids(self) -> list[str]:
+        ids: list[str] = []
+        offset = 0
+        while True:
+            page = self.collection.get(include=[], limit=_PAGE, offset=offset)["ids"]
+            ids.extend(page)
+            if len(page) < _PAGE:
+                return ids
+            offset += _PAGE
+
+    def iter_chunks(self) -> Iterator[StoredChunk]:
+        """Every chunk's text and address, in pages (for building keyword indexes)."""
+        offset = 0
+        while True:
+            page = self.collection.get(
+                include=["documents", "metadatas"], limit=_PAGE, offset=offset
+            )
+            for cid, text, meta in zip(
+                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
+            ):
+                yield StoredChunk(
+                    id=cid,
+                    text=text or "",
+                    source=str(meta["source"]),
+                    line=int(meta["line_start"]),
+                    col_start=int(meta["col_start"]),
+                    col_end=int(meta["col_end"]),
+                )
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def source_of(self, chunk_id: str) -> str:
+        got = self.collection.get(ids=[chunk_id], include=["metadatas"])
+        metas = got["metadatas"] or []
+        return str(metas[0]["source"]) if metas else chunk_id
+
+    def add(self, nodes: list[TextNode]) -> None:
+        if nodes:
+            self.vector_store.add(list(nodes))
+
+    def delete_ids(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), _PAGE):
+            self.collection.delete(ids=ids[start : start + _PAGE])
+
+    def delete_source(self, source: str) -> None:
+        self.collection.delete(where={"source": source})
+
+    def lines(self, source: str) -> list[StoredLine]:
+        """A document's lines as indexed (blank lines are not stored). Served from the index,
+        not the disk, so only indexed documents can ever be shown."""
+        got = self.collection.get(where={"source": source}, include=["documents", "metadatas"])
+        pieces: dict[int, list[tuple[int, str]]] = {}
+        for text, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+            pieces.setdefault(int(meta["line_start"]), []).append(
+                (int(meta["col_start"]), text or "")
+            )
+        return [
+            StoredLine(source, number, _join_pieces(parts))
+            for number, parts in sorted(pieces.items())
+        ]
+
+
+def _join_pieces(parts: list[tuple[int, str]]) -> str:
+    """Re-join a split line; gaps between pieces were whitespace the splitter dropped."""
+    out = ""
+    for start, text in sorted(parts):
+        if start > len(out):
+            out += " " * (start - len(out))
+        out = out[:start] + text
+    return out
+
+
+def open_store(config: IndexConfig, create: bool = False, rebuild: bool = False) -> ChunkStore:
+    """Open the collection, checking it was built with the configured embedding model.
+
+    `create` makes it when missing (indexing); readers get `CollectionMissingError`.
+    `rebuild` drops the collection first: the only path that deletes an index.
+    """
+    client = _client(config)
+    try:
+        if rebuild:
+            with contextlib.suppress(Exception):
+                client.delete_collection(config.collection)
+        if create:
+            collection = client.get_or_create_collection(
+                config.collection,
+                metadata={"qa_embed_model": config.embed_model, "qa_schema": SCHEMA_VERSION},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        else:
+            try:
+                collection = client.get_collection(config.collection, embedding_function=None)
+            except Exception as err:
+                if "not exist" in str(err).lower() or "not found" in str(err).lower():
+                    raise CollectionMissingError(
+                        f"no index named {config.collection!r} yet; build it with `qa index`"
+                    ) from err
+                raise
+    except IndexError_:
+        raise
+    except Exception as err:
+        raise StoreUnavailableError(
+            f"cannot open collection {config.collection!r} ({_one_line(err)}); "
+            "if the index is damaged, rebuild it with `qa index --rebuild`"
+        ) from err
+    store = ChunkStore(config, collection)
+    meta = collection.metadata or {}
+    if meta.get("qa_schema") != SCHEMA_VERSION or not store.embed_model_name:
+        raise StoreUnavailableError(
+            f"collection {config.collection!r} was not written by this tool (or by an "
+            "incompatible version); rebuild it with `qa index --rebuild` or choose another "
+            "collection"
+        )
+    if store.embed_model_name != config.embed_model:
+        raise ModelMismatchError(
+            f"collection {config.collection!r} was built with embedding model "
+            f"{store.embed_model_name!r} but {config.embed_model!r} is configured; "
+            "use the same model, another collection, or `qa index --rebuild`"
+        )
+    return store
+
+
+@contextlib.contextmanager
+def writer_lock(config: IndexConfig, wait_seconds: float = 600.0) -> Iterator[None]:
+    """One writer per data directory: a second `qa index` waits for the first, then sees its
+    result, instead of interleaving deletes and adds with it."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    path = config.data_dir / f"{config.collection}.lock"
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexError_(
+                        f"another `qa index` holds {path} for over {wait_seconds:.0f} s; "
+                        "try again when it finishes"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

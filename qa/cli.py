@@ -1,0 +1,120 @@
+"""The `qa` command: a thin shell over the index and the answering API.
+
+Heavy libraries (litellm, gradio) are imported inside the commands that need them, so
+`qa --help` and `qa index` start quickly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from index import IndexError_, ingest
+from qa.settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Ask questions of your documents; every answer cites the source lines.",
+)
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+class Fail(Exception):
+    """A user-facing error: printed as one line, exit code 1."""
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the index is kept.")] = None,
+    chroma_url: Annotated[
+        str | None, typer.Option(help="Use a Chroma server, e.g. http://127.0.0.1:8000.")
+    ] = None,
+    collection: Annotated[str | None, typer.Option(help="Chroma collection name.")] = None,
+    embed_model: Annotated[
+        str | None, typer.Option(help="Embedding model: local default or a litellm name.")
+    ] = None,
+) -> None:
+    ctx.obj = Settings().with_overrides(
+        data_dir=data_dir, chroma_url=chroma_url, collection=collection, embed_model=embed_model
+    )
+
+
+@app.command("index")
+def index_command(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the corpus).")
+    ] = None,
+    rebuild: Annotated[bool, typer.Option(help="Drop the collection and index anew.")] = False,
+    chunk_size: Annotated[int | None, typer.Option(help="Max tokens per chunk.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
+) -> None:
+    """Index .txt and .md files (recursively); unchanged files are not embedded again."""
+    settings = _settings(ctx).with_overrides(chunk_size=chunk_size)
+    targets = paths or [settings.corpus]
+    report = ingest(settings.index_config(), targets, rebuild=rebuild, console=err)
+    for skip in report.skipped:
+        err.print(f"skipped {skip.path}: {skip.reason}", markup=False, highlight=False)
+    for note in report.notes:
+        err.print(f"note: {note}", markup=False, highlight=False)
+    if not quiet:
+        for label, names in (
+            ("new", report.new),
+            ("changed", report.changed),
+            ("removed", report.removed),
+            ("repaired", report.repaired),
+        ):
+            for name in names:
+                out.print(f"{label}: {name}", markup=False, highlight=False)
+    out.print(report.summary(), markup=False, highlight=False)
+    if not report.ok:
+        raise Fail("nothing could be indexed from " + ", ".join(str(p) for p in targets))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure a user can cause ends as one line on stderr."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except (Fail, IndexError_) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False, highlight=False)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # last resort: never show a traceback to a user
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if Settings().debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err.print(
+            f"error: {type(exc).__name__}: {first} (set QA_DEBUG=1 for details)",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

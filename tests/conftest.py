@@ -1,0 +1,52 @@
+"""Shared fixtures. The product must work offline: pytest-socket (configured in
+pyproject.toml) lets tests connect only to loopback, so any attempt to reach another
+address fails the test that made it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index import offline
+
+offline.apply()
+
+from index import IndexConfig  # noqa: E402
+from index.embeddings import OnnxMiniLMEmbedding  # noqa: E402
+from tests.support.servers import ChromaServer  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def embed_model() -> OnnxMiniLMEmbedding:
+    """One loaded model for the whole run: loading it is the slow part of a small ingest."""
+    return OnnxMiniLMEmbedding()
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the seed documents that a test may edit."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture()
+def index_config(tmp_path: Path) -> IndexConfig:
+    return IndexConfig(data_dir=tmp_path / "data", collection="test-sources")
+
+
+@pytest.fixture()
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path / "chroma-server")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
