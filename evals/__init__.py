@@ -1,0 +1,1 @@
+"""Offline evaluation of answer quality: scoring metrics and gold question sets."""
