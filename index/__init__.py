@@ -14,7 +14,13 @@ from index.errors import (  # noqa: E402
     StoreUnavailableError,
 )
 from index.ingest import IngestReport, ingest  # noqa: E402
-from index.store import ChunkStore, StoredChunk, StoredLine, open_store  # noqa: E402
+from index.store import (  # noqa: E402
+    ChunkStore,
+    StoredChunk,
+    StoredLine,
+    join_pieces,
+    open_store,
+)
 
 __all__ = [
     "ChunkStore",
@@ -27,5 +33,6 @@ __all__ = [
     "StoredChunk",
     "StoredLine",
     "ingest",
+    "join_pieces",
     "open_store",
 ]

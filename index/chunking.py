@@ -15,6 +15,7 @@ from llama_index.core.schema import TextNode
 
 from index.loaders import LoadedText, split_lines
 
+
 def source_key(source: str) -> str:
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
 
@@ -54,6 +55,10 @@ class LineChunker:
             spans.append((start, end))
             pos = end
         return spans or [(0, len(line))]
+
+    def estimate(self, doc: LoadedText) -> int:
+        """Roughly how many chunks a document makes (non-blank lines), for a progress bar."""
+        return sum(1 for line in doc.text.split("\n") if line.strip())
 
     def chunk(self, doc: LoadedText) -> list[TextNode]:
         numbered = list(split_lines(doc.text))

@@ -54,6 +54,14 @@ class OnnxMiniLMEmbedding(BaseEmbedding):
     def class_name(cls) -> str:
         return "OnnxMiniLMEmbedding"
 
+    def warm(self) -> threading.Thread:
+        """Start loading the model in the background (a new process answers its first question
+        sooner when this overlaps with opening the index)."""
+        # Not a daemon: a process exiting while onnxruntime builds its session aborts in C++.
+        thread = threading.Thread(target=self._load, name="embedding-warmup", daemon=False)
+        thread.start()
+        return thread
+
     def _load(self) -> None:
         """Load lazily so that commands which never embed (listing, showing lines) stay fast."""
         if self._session is not None:
@@ -75,7 +83,8 @@ class OnnxMiniLMEmbedding(BaseEmbedding):
             tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
             options = ort.SessionOptions()
             options.log_severity_level = 3
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # BASIC: measured 0.1 s faster to start than ALL, and no slower to run on this model.
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
             self._tokenizer = tokenizer
             self._session = ort.InferenceSession(
                 str(model), sess_options=options, providers=["CPUExecutionProvider"]

@@ -104,20 +104,18 @@ def ingest(
         report.repaired = _delete_orphans(store, manifest)
 
         chunker = LineChunker(config.chunk_size)
-        pending: list[tuple[LoadedText, list[TextNode]]] = []
+        pending: list[LoadedText] = []
         for doc in docs:
             known = manifest.get(doc.source)
             if known is not None and known.doc_hash == doc.doc_hash:
                 report.unchanged.append(doc.source)
                 report.lines += known.doc_lines
-                continue
-            nodes = chunker.chunk(doc)
-            if not nodes:
-                report.skipped.append(Skipped(doc.source, "no text (only blank lines)"))
-                continue
-            pending.append((doc, nodes))
+            else:
+                pending.append(doc)
 
-        total = sum(len(nodes) for _, nodes in pending)
+        # Chunk one document at a time and let its nodes go once stored: holding every node
+        # (with its 384 floats as Python objects) of a large corpus cost gigabytes.
+        total = sum(chunker.estimate(doc) for doc in pending)
         if pending:
             model = embed_model or make_embed_model(config)
             show = progress and total >= _PROGRESS_MIN_CHUNKS
@@ -126,7 +124,11 @@ def ingest(
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer") as writer,
             ):
                 task = bar.add_task("embedding", total=total)
-                for doc, nodes in pending:
+                for doc in pending:
+                    nodes = chunker.chunk(doc)
+                    if not nodes:
+                        report.skipped.append(Skipped(doc.source, "no text (only blank lines)"))
+                        continue
                     known = manifest.get(doc.source)
                     if known is not None:
                         store.delete_source(doc.source)
@@ -134,6 +136,7 @@ def ingest(
                     (report.changed if known is not None else report.new).append(doc.source)
                     report.lines += int(nodes[0].metadata["doc_lines"])
                     report.chunks_embedded += len(nodes)
+                    del nodes
         report.repaired = [s for s in report.repaired if s not in report.removed]
         report.chunks_total = store.count()
     report.seconds = time.perf_counter() - started

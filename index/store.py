@@ -189,12 +189,12 @@ class ChunkStore:
                 (int(meta["col_start"]), text or "")
             )
         return [
-            StoredLine(source, number, _join_pieces(parts))
+            StoredLine(source, number, join_pieces(parts))
             for number, parts in sorted(pieces.items())
         ]
 
 
-def _join_pieces(parts: list[tuple[int, str]]) -> str:
+def join_pieces(parts: list[tuple[int, str]]) -> str:
     """Re-join a split line; gaps between pieces were whitespace the splitter dropped."""
     out = ""
     for start, text in sorted(parts):
