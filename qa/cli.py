@@ -85,6 +85,46 @@ def index_command(
         raise Fail("nothing could be indexed from " + ", ".join(str(p) for p in targets))
 
 
+@app.command("ask")
+def ask_command(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    top_k: Annotated[int | None, typer.Option(help="Lines to retrieve.")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="extractive, or llm when QA_LLM_MODEL is set.")
+    ] = None,
+    llm_model: Annotated[str | None, typer.Option(help="A litellm model name.")] = None,
+    llm_api_base: Annotated[str | None, typer.Option(help="The model's endpoint.")] = None,
+) -> None:
+    """Answer a question from the index, citing the lines that support the answer."""
+    from qa.assistant import Assistant, QAError
+
+    if mode not in (None, "extractive", "llm"):
+        raise Fail(f"unknown mode {mode!r}: use extractive or llm")
+    settings = _settings(ctx).with_overrides(
+        top_k=top_k, llm_model=llm_model, llm_api_base=llm_api_base
+    )
+    try:
+        if not question.strip():
+            raise Fail("the question is empty")
+        assistant = Assistant(settings)
+        answer = assistant.ask(question, mode=mode)
+    except QAError as exc:
+        raise Fail(str(exc)) from exc
+    if as_json:
+        print(answer.model_dump_json())
+        return
+    out.print(answer.text, markup=False, highlight=False)
+    missing = [c for c in answer.citations if c.label not in answer.text]
+    if missing:
+        out.print("")
+        for c in missing:
+            out.print(f"{c.label}  “{c.quote}”", markup=False, highlight=False)
+    if answer.notice:
+        err.print(f"note: {answer.notice}", markup=False, highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure a user can cause ends as one line on stderr."""
     try:

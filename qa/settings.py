@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=200, ge=16, le=8192)
 
     # answering
-    top_k: int = Field(default=5, ge=1, le=50)
+    top_k: int = Field(default=8, ge=1, le=50)
     llm_model: str | None = None
     llm_api_base: str | None = None
     llm_api_key: str | None = None

@@ -16,6 +16,7 @@ offline.apply()
 
 from index import IndexConfig  # noqa: E402
 from index.embeddings import OnnxMiniLMEmbedding  # noqa: E402
+from tests.support.openai_stub import ScriptedLLMServer  # noqa: E402
 from tests.support.servers import ChromaServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,3 +51,43 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def seed_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of seeds/, built once for every test that only reads it."""
+    from qa import Assistant
+
+    data = tmp_path_factory.mktemp("seed-index")
+    Assistant(corpus=SEEDS, data_dir=data)
+    return data
+
+
+@pytest.fixture(scope="session")
+def assistant(seed_data_dir: Path):  # type: ignore[no-untyped-def]
+    """The extractive assistant over seeds/ (no LLM configured)."""
+    from qa import Assistant
+
+    return Assistant(corpus=SEEDS, data_dir=seed_data_dir, llm_model=None)
+
+
+@pytest.fixture()
+def llm_server() -> Iterator[ScriptedLLMServer]:
+    """A scripted OpenAI-compatible endpoint on loopback."""
+    with ScriptedLLMServer() as server:
+        yield server
+
+
+@pytest.fixture()
+def llm_assistant(seed_data_dir: Path, llm_server: ScriptedLLMServer):  # type: ignore[no-untyped-def]
+    """The assistant over seeds/ with the scripted endpoint as its LLM (2 s budget)."""
+    from qa import Assistant
+
+    return Assistant(
+        corpus=SEEDS,
+        data_dir=seed_data_dir,
+        llm_model="openai/stub",
+        llm_api_base=llm_server.url,
+        llm_api_key="sk-test",
+        llm_timeout=2.0,
+    )

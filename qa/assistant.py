@@ -1,0 +1,273 @@
+"""The public answering API: `Assistant(...).ask(question, history)`.
+
+One object owns the opened index, the retriever and the answerers, so the chat page, the
+CLI, the evaluation and users' scripts all get the same behaviour from the same code.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from index import CollectionMissingError, IndexError_, IngestReport, StoredLine, ingest, open_store
+from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
+from qa.extractive import Draft, ExtractiveAnswerer
+from qa.questions import classify, looks_like_follow_up
+from qa.retrieval import HybridRetriever, LineHit
+from qa.settings import Settings
+from qa.text import terms
+from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
+
+MAX_QUESTION_CHARS = 2000
+
+
+class QAError(Exception):
+    """A problem the user can fix, with a one-line message (bad question, no index...)."""
+
+
+class QuestionError(QAError):
+    """The question itself cannot be asked (empty, for instance)."""
+
+
+HistoryLike = Sequence[Turn | dict[str, str] | tuple[str, str]]
+
+
+def _turns(history: HistoryLike | None) -> list[Turn]:
+    out: list[Turn] = []
+    for item in history or []:
+        if isinstance(item, Turn):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append(
+                Turn(question=str(item.get("question", "")), answer=str(item.get("answer", "")))
+            )
+        else:
+            out.append(Turn(question=str(item[0]), answer=str(item[1])))
+    return [t for t in out if t.question.strip()]
+
+
+class Assistant:
+    """Answers questions over the configured index, citing the lines that support them.
+
+    Opening builds the index from the corpus when the collection does not exist yet, so a
+    first run needs no separate step.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        build_if_missing: bool = True,
+        **overrides: object,
+    ) -> None:
+        self.settings = (settings or Settings()).with_overrides(**overrides)
+        self._config = self.settings.index_config()
+        try:
+            self._open(build_if_missing)
+        except IndexError_ as err:
+            raise QAError(str(err)) from err
+
+    def _open(self, build_if_missing: bool) -> None:
+        self._embed = make_embed_model(self._config)
+        if isinstance(self._embed, OnnxMiniLMEmbedding):
+            self._embed.warm()
+        self.build_report: IngestReport | None = None
+        self._lock = threading.RLock()
+        try:
+            self.store = open_store(self._config)
+            empty = self.store.count() == 0
+        except CollectionMissingError as err:
+            if not build_if_missing:
+                raise QAError(str(err)) from err
+            empty = True
+        if empty and build_if_missing:
+            self.build_report = self.index([self.settings.corpus])
+            if not self.build_report.ok:
+                reasons = "; ".join(f"{x.path}: {x.reason}" for x in self.build_report.skipped[:3])
+                raise QAError(
+                    f"no index yet, and nothing could be indexed from {self.settings.corpus}"
+                    + (f" ({reasons})" if reasons else "")
+                )
+            self.store = open_store(self._config)
+        self.retriever = HybridRetriever(self.store, self._embed)
+        self.extractive = ExtractiveAnswerer()
+        self._llm = None
+        if self.settings.llm_model:
+            from qa.llm import LLMAnswerer
+
+            self._llm = LLMAnswerer(self.settings)
+
+    # -- the index ---------------------------------------------------------------------
+
+    def index(self, paths: list[Path], *, rebuild: bool = False) -> IngestReport:
+        """Add or refresh documents; the next question sees them."""
+        with self._lock:
+            report = ingest(
+                self._config, paths, rebuild=rebuild, embed_model=self._embed, progress=False
+            )
+            if hasattr(self, "retriever"):
+                self.retriever.invalidate()
+            return report
+
+    def remove(self, source: str) -> bool:
+        with self._lock:
+            known = source in self.store.manifest()
+            if known:
+                self.store.delete_source(source)
+                self.retriever.invalidate()
+            return known
+
+    def documents(self) -> dict[str, int]:
+        """Indexed documents and their line counts."""
+        return {s: e.doc_lines for s, e in sorted(self.store.manifest().items())}
+
+    def lines(self, source: str) -> list[StoredLine]:
+        """A document's lines, from the index (so only indexed documents can be shown)."""
+        return self.store.lines(source)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self._llm is not None
+
+    # -- answering ---------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        mode: str | None = None,
+        top_k: int | None = None,
+    ) -> Answer:
+        final: Answer | None = None
+        for piece in self.ask_stream(question, history, mode=mode, top_k=top_k):
+            if isinstance(piece, Answer):
+                final = piece
+        assert final is not None
+        return final
+
+    def ask_stream(
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        mode: str | None = None,
+        top_k: int | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield pieces of the reply as they are ready, then the complete `Answer`."""
+        started = time.perf_counter()
+        text, notice = self._check(question)
+        turns = _turns(history)
+        query, context = self._with_history(text, turns)
+        k = top_k or self.settings.top_k
+        try:
+            hits = self.retriever.retrieve(query, top_k=max(k, 1))
+        except IndexError_ as err:
+            raise QAError(str(err)) from err
+        except Exception as err:
+            raise QAError(f"retrieval failed: {_first_line(err)}") from err
+        retrieved = time.perf_counter()
+
+        use_llm = self._llm is not None and mode != "extractive"
+        if mode == "llm" and self._llm is None:
+            notice = _join(notice, "no LLM is configured (set QA_LLM_MODEL); answered extractively")
+        answer: Answer | None = None
+        if not terms(text):
+            draft = Draft(question=classify(text), answer="", lines=[], support=0.0, abstained=True)
+            answer = self._reply(text, draft, _join(notice, "the question has no words to look up"))
+        elif use_llm and self._llm is not None:
+            fallback = self._reply(text, self._extract(text, hits, context), None)
+            for piece in self._llm.stream(text, hits, turns, fallback=fallback):
+                if isinstance(piece, Answer):
+                    answer = piece
+                else:
+                    yield piece
+            answer = answer or fallback  # the answerer always ends with an Answer
+            answer.notice = _join(notice, answer.notice)
+        else:
+            answer = self._reply(text, self._extract(text, hits, context), notice)
+            for piece in _pieces(answer.text):
+                yield piece
+        done = time.perf_counter()
+        answer.timings = Timings(
+            retrieval_ms=(retrieved - started) * 1000,
+            answer_ms=(done - retrieved) * 1000,
+            total_ms=(done - started) * 1000,
+        )
+        yield answer
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[RetrievedLine]:
+        """The lines retrieval ranks for a question, best first (what answering starts from)."""
+        text, _ = self._check(question)
+        hits = self.retriever.retrieve(text, top_k=top_k or self.settings.top_k)
+        return [
+            RetrievedLine(source=h.source, line=h.line, text=h.text, score=h.fused) for h in hits
+        ]
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _check(self, question: str) -> tuple[str, str | None]:
+        if not isinstance(question, str):
+            raise QuestionError("the question must be text")
+        text = " ".join(question.split())
+        if not text:
+            raise QuestionError("the question is empty")
+        if len(text) > MAX_QUESTION_CHARS:
+            return (
+                text[:MAX_QUESTION_CHARS],
+                f"the question was cut to its first {MAX_QUESTION_CHARS} characters",
+            )
+        return text, None
+
+    def _with_history(self, question: str, turns: list[Turn]) -> tuple[str, str]:
+        """A follow-up ("And how many were shot down?") is looked up together with the
+        question before it; the earlier words help find lines but weigh less in scoring."""
+        if not turns or not looks_like_follow_up(question):
+            return question, ""
+        previous = turns[-1].question
+        return f"{question} {previous}", previous
+
+    def _extract(self, question: str, hits: list[LineHit], context: str) -> Draft:
+        keyword = self.retriever.keyword_index()
+        return self.extractive.answer(
+            question, hits, keyword.idf, context=context, neighbours=self.retriever.line_text
+        )
+
+    def _reply(self, question: str, draft: Draft, notice: str | None) -> Answer:
+        if draft.abstained:
+            return Answer(question=question, text=NO_ANSWER, abstained=True, notice=notice)
+        citations = [
+            Citation(
+                source=line.hit.source,
+                line_start=line.hit.line,
+                line_end=line.hit.line,
+                quote=line.hit.text,
+            )
+            for line in draft.lines
+        ]
+        quoted = "\n".join(f"“{c.quote}” ({c.label})" for c in citations)
+        return Answer(
+            question=question,
+            answer=draft.answer,
+            text=f"{draft.answer}\n\n{quoted}" if draft.answer else quoted,
+            citations=citations,
+            notice=notice,
+        )
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Stream a finished reply in word-sized pieces, so every caller renders the same way."""
+    yield from re.findall(r"\S+\s*|\s+", text)
+
+
+def _join(first: str | None, second: str | None) -> str | None:
+    parts = [p for p in (first, second) if p]
+    return "; ".join(parts) if parts else None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

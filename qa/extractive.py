@@ -1,0 +1,281 @@
+"""The default answerer: no language model, only the retrieved lines.
+
+It scores each retrieved line for how well it supports the question (how much of the
+question's weighted vocabulary it contains, and how close it is in embedding space), pulls
+out the spans of the kind the question asks for (a number for "how many", a name for
+"who"), and prefers spans that sit close to the question's words in a well-supported line.
+Agreement between lines adds up, so a fact two sources state wins over one a single line
+mentions in passing. Below a support threshold it abstains.
+
+Hand-written: no offline extractive reader exists for this stack (see `qa.spans`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from qa.questions import Question, classify
+from qa.retrieval import LineHit
+from qa.spans import Span, Token, candidates, tokenize
+from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms
+
+# Abstention thresholds, chosen on a sample of SQuAD 2.0 dev questions (`qa eval --format
+# squad`), never on the gold set: below them an answer was more often wrong than right.
+SUPPORT_THRESHOLD = 0.45  # how well the best line covers the question
+SPAN_THRESHOLD = 0.12  # how well the chosen span sits among the question's words
+_NEIGHBOUR_LINES = 2
+_PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
+_QUESTION_WORDS = frozenset(
+    {
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "is",
+        "was",
+        "are",
+        "were",
+        "and",
+    }
+)
+
+
+@dataclass
+class ScoredLine:
+    hit: LineHit
+    tokens: list[Token]
+    stems: list[str]
+    coverage: float
+    support: float
+    missing_entities: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Draft:
+    """What the extractive answerer concluded, before it is worded as a reply."""
+
+    question: Question
+    answer: str
+    lines: list[ScoredLine]  # supporting lines, best first; empty when abstaining
+    support: float
+    abstained: bool
+    score: float = 0.0  # the chosen span's score: support x form prior x closeness
+
+
+@dataclass
+class _Weighted:
+    weights: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values()) or 1.0
+
+
+def _question_weights(
+    question: str, context: str, idf: Callable[[str], float]
+) -> tuple[_Weighted, _Weighted]:
+    """IDF weights of the question's terms; terms only found in the earlier turn count less."""
+    own: dict[str, float] = {}
+    for word in tokenize(question):
+        low = word.text.lower()
+        if low in STOPWORDS and low not in PARTICLES:
+            continue
+        term = stem(word.text)
+        own[term] = idf(term) * (0.3 if low in PARTICLES or low in LIGHT_VERBS else 1.0)
+    extra = dict(own)
+    for term in terms(context):
+        extra.setdefault(term, 0.5 * idf(term))
+    return _Weighted(own), _Weighted(extra)
+
+
+def question_entities(question: str) -> list[str]:
+    """Proper names in the question (capitalised, not sentence-initial function words): a
+    line about someone else cannot support an answer about them."""
+    out = []
+    for i, tok in enumerate(tokenize(question)):
+        low = tok.text.lower()
+        if not tok.text[:1].isupper() or low in STOPWORDS or low in _QUESTION_WORDS:
+            continue
+        if i == 0:
+            continue
+        out.append(stem(tok.text))
+    return out
+
+
+def _dense_scaled(cosine: float) -> float:
+    return min(1.0, max(0.0, (cosine - 0.15) / 0.55))
+
+
+def score_line(
+    hit: LineHit,
+    own: _Weighted,
+    entities: list[str],
+    neighbour_stems: set[str],
+) -> ScoredLine:
+    tokens = tokenize(hit.text)
+    stems = [stem(t.text) for t in tokens]
+    present = set(stems)
+    coverage = sum(w for t, w in own.weights.items() if t in present) / own.total
+    support = 0.6 * coverage + 0.4 * _dense_scaled(hit.dense)
+    missing = [e for e in entities if e not in present and e not in neighbour_stems]
+    if missing:
+        support *= 0.35
+    return ScoredLine(hit, tokens, stems, coverage, support, missing)
+
+
+def _gaps(line: ScoredLine) -> list[float]:
+    """Extra distance for crossing the gap after each token: a clause break (", and", ";",
+    a dash, a full stop) separates facts more than plain word order does."""
+    text = line.hit.text
+    out = []
+    for a, b in zip(line.tokens, line.tokens[1:], strict=False):
+        between = text[a.end : b.start]
+        if any(c in between for c in ".;:!?–—") or " - " in between:
+            out.append(5.0)
+        elif "," in between:
+            out.append(2.0)
+        else:
+            out.append(0.0)
+    return out
+
+
+def _distance(i: int, span: Span, cumulative: list[float]) -> float:
+    """Token distance between position i and the span, plus the clause breaks between."""
+    if i < span.first:
+        return (span.first - i) + cumulative[span.first] - cumulative[i]
+    return (i - span.last) + cumulative[i] - cumulative[span.last]
+
+
+def _proximity(span: Span, line: ScoredLine, weights: _Weighted) -> float:
+    """How strongly the question's words cluster around the span, 0..1."""
+    gaps = _gaps(line)
+    cumulative = [0.0]
+    for g in gaps:
+        cumulative.append(cumulative[-1] + g)
+    total = 0.0
+    for term, weight in weights.weights.items():
+        best = math.inf
+        for i, s in enumerate(line.stems):
+            if s == term and not (span.first <= i <= span.last):
+                best = min(best, _distance(i, span, cumulative))
+        if best < math.inf:
+            total += weight * math.exp(-(best - 1) / _PROXIMITY_SCALE)
+    return min(1.0, total / weights.total)
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace(",", "")
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def _repeats_question(span: Span, line: ScoredLine, question_terms: set[str]) -> bool:
+    span_terms = [s for s in line.stems[span.first : span.last + 1] if s]
+    return bool(span_terms) and all(s in question_terms for s in span_terms)
+
+
+class ExtractiveAnswerer:
+    """Short answers and supporting lines from retrieved lines alone."""
+
+    def __init__(
+        self, threshold: float = SUPPORT_THRESHOLD, span_threshold: float = SPAN_THRESHOLD
+    ) -> None:
+        self.threshold = threshold
+        self.span_threshold = span_threshold
+
+    def answer(
+        self,
+        question: str,
+        hits: list[LineHit],
+        idf: Callable[[str], float],
+        *,
+        context: str = "",
+        neighbours: Callable[[str, int], str | None] | None = None,
+    ) -> Draft:
+        asked = classify(question)
+        own, extended = _question_weights(question, context, idf)
+        entities = question_entities(question)
+        scored = []
+        for hit in hits:
+            near: set[str] = set()
+            if neighbours is not None and entities:
+                for delta in range(-_NEIGHBOUR_LINES, _NEIGHBOUR_LINES + 1):
+                    text = neighbours(hit.source, hit.line + delta) if delta else None
+                    if text:
+                        near.update(stem(t.text) for t in tokenize(text))
+            scored.append(score_line(hit, own if not context else extended, entities, near))
+        scored.sort(key=lambda s: -s.support)
+        if not scored or scored[0].support < self.threshold:
+            return Draft(asked, "", [], scored[0].support if scored else 0.0, abstained=True)
+
+        question_terms = set(extended.weights)
+        totals: dict[str, list[float]] = {}
+        best_form: dict[str, tuple[float, str]] = {}
+        for line in scored:
+            if line.support < self.threshold * 0.8:
+                continue
+            seen_here: dict[str, float] = {}
+            for span in candidates(asked, line.hit.text, line.tokens, question_terms):
+                if _repeats_question(span, line, question_terms):
+                    continue
+                key = normalise(span.text)
+                if not key:
+                    continue
+                score = line.support * span.prior * (0.25 + 0.75 * _proximity(span, line, extended))
+                seen_here[key] = max(seen_here.get(key, 0.0), score)
+                if key not in best_form or score > best_form[key][0]:
+                    best_form[key] = (score, span.text)
+            for key, score in seen_here.items():
+                totals.setdefault(key, []).append(score)
+        if not totals:
+            if not asked.wants_span:
+                best = scored[0]
+                return Draft(asked, _best_clause(best, extended), [best], best.support, False)
+            return Draft(asked, "", [], scored[0].support, abstained=True)
+
+        # The best line's score, plus a share of every other line that agrees with it.
+        def agreed(k: str) -> float:
+            ranked = sorted(totals[k], reverse=True)
+            return ranked[0] + 0.35 * sum(ranked[1:])
+
+        key = max(totals, key=lambda k: (agreed(k), best_form[k][0]))
+        if asked.wants_span and agreed(key) < self.span_threshold:
+            return Draft(asked, "", [], scored[0].support, abstained=True, score=agreed(key))
+        answer = best_form[key][1]
+        # A line that states the answer and is about the question supports it, even when it
+        # words the question differently ("destroyed" for "shot down").
+        support_floor = max(self.threshold * 0.8, 0.45 * scored[0].support)
+        cited = [
+            line
+            for line in scored
+            if line.support >= support_floor and key in normalise(line.hit.text)
+        ][:3]
+        if not cited:
+            return Draft(asked, "", [], scored[0].support, abstained=True)
+        return Draft(asked, answer, cited, cited[0].support, False, score=agreed(key))
+
+
+def _best_clause(line: ScoredLine, weights: _Weighted) -> str:
+    """For questions without a span kind ("why", "what happened"): the clause of the line
+    where the question's words are densest."""
+    clauses = [c.strip() for c in re.split(r"(?<=[,;:.!?])\s+|\s+[–—-]\s+", line.hit.text)]
+    clauses = [c for c in clauses if c]
+    if not clauses:
+        return line.hit.text
+
+    def score(clause: str) -> float:
+        present = set(terms(clause))
+        return sum(w for t, w in weights.weights.items() if t in present) / weights.total
+
+    return max(clauses, key=score).strip(" ,;:")

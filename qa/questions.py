@@ -1,0 +1,94 @@
+"""What kind of answer a question asks for, read from its wording.
+
+General English question forms only (wh-words and the noun after "what"/"which"); nothing
+here is about any corpus. The kind decides which spans of a line can be the short answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    NUMBER = "number"  # how many / how much / what percentage / how old
+    DURATION = "duration"  # how long
+    TIME = "time"  # when / what year / what day
+    PERSON = "person"  # who / whom / whose
+    PLACE = "place"  # where / what country
+    ENTITY = "entity"  # which X / what X (a name)
+    OTHER = "other"  # what / why / how: the answer is a phrase
+
+
+_TIME_NOUNS = r"(?:year|day|date|month|time|week|hour|decade|century|season|weekday|morning)"
+_PLACE_NOUNS = (
+    r"(?:country|city|town|village|place|region|capital|state|province|nation|continent|"
+    r"location|area|island|district|site|venue|county|territory)"
+)
+_PERSON_NOUNS = (
+    r"(?:person|man|woman|leader|official|president|minister|politician|chancellor|"
+    r"spokesperson|spokesman|spokeswoman|king|queen|author|player|ruler|pope|chief|head|"
+    r"secretary|aide|wife|husband|son|daughter|envoy|general|emperor|founder|scientist)"
+)
+
+_RULES: list[tuple[re.Pattern[str], Kind]] = [
+    (re.compile(r"\bhow\s+long\b"), Kind.DURATION),
+    (
+        re.compile(r"\bhow\s+(?:many|much|old|far|large|big|high|tall|deep|wide|heavy|fast)\b"),
+        Kind.NUMBER,
+    ),
+    (
+        re.compile(
+            r"\b(?:what|which)\s+(?:number|percentage|percent|proportion|share|amount|"
+            r"age|range|size|total|quantity|sum|price|cost|distance)\b"
+        ),
+        Kind.NUMBER,
+    ),
+    (re.compile(rf"\b(?:what|which)\s+{_TIME_NOUNS}s?\b"), Kind.TIME),
+    (re.compile(r"\bwhen\b"), Kind.TIME),
+    (re.compile(r"\bin\s+what\s+year\b"), Kind.TIME),
+    (re.compile(r"\bwho(?:m|se)?\b"), Kind.PERSON),
+    (re.compile(rf"\b(?:what|which)\s+(?:\w+\s+)?{_PERSON_NOUNS}s?\b"), Kind.PERSON),
+    (re.compile(r"\bwhere\b"), Kind.PLACE),
+    (re.compile(rf"\b(?:what|which)\s+(?:\w+\s+)?{_PLACE_NOUNS}\b"), Kind.PLACE),
+    (re.compile(r"\b(?:what|which)\s+(?:is|was|are|were)\s+the\s+name\b"), Kind.ENTITY),
+    (re.compile(r"\bwhich\b"), Kind.ENTITY),
+    (re.compile(r"\bname\b"), Kind.ENTITY),
+]
+
+_FOLLOW_UP = re.compile(
+    r"^(?:and|but|also|so|then|what about|how about|and what|and how|and who|and where|"
+    r"and when)\b|\b(?:he|she|they|it|him|her|them|his|its|their|that|those|these|this|there)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    kind: Kind
+    unit: str = ""  # for TIME: year / day / date / month / time, when the question names it
+
+    @property
+    def wants_span(self) -> bool:
+        return self.kind is not Kind.OTHER
+
+
+_TIME_UNIT = re.compile(rf"\b(?:what|which|in what|on what)\s+({_TIME_NOUNS})s?\b")
+
+
+def classify(text: str) -> Question:
+    low = " ".join(text.lower().split())
+    for pattern, kind in _RULES:
+        if pattern.search(low):
+            unit = ""
+            if kind is Kind.TIME and (m := _TIME_UNIT.search(low)):
+                unit = m.group(1)
+            return Question(text, kind, unit)
+    return Question(text, Kind.OTHER)
+
+
+def looks_like_follow_up(text: str) -> bool:
+    """Short questions that lean on the previous turn ("And how many were shot down?")."""
+    return bool(_FOLLOW_UP.search(text.strip())) or len(text.split()) <= 4

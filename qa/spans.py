@@ -1,0 +1,374 @@
+"""Candidate short answers inside a line, by the kind of answer a question wants.
+
+Hand-written because nothing installable does it offline: no extractive (SQuAD-style)
+reader or NER model ships inside a registry package (shared/notes/offline-stack.md). The
+rules are general English surface forms: numbers, dates, durations, capitalised names,
+quotations. They know nothing about any corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.questions import Kind, Question
+from qa.text import STOPWORDS
+
+_TOKEN = re.compile(r"[$€£]?\w+(?:[.,'’\-–:/]\w+)*%?\.?", re.UNICODE)
+
+_NUMBER_TEXT = """
+zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+hundred thousand million billion trillion dozen dozens hundreds thousands millions billions
+tens scores half
+"""
+_NUMBER_WORDS = frozenset(_NUMBER_TEXT.split())
+_SCALE = frozenset({"hundred", "thousand", "million", "billion", "trillion", "percent", "%"})
+_TIME_UNITS = re.compile(
+    r"^(?:second|minute|hour|day|week|fortnight|month|year|decade|century|centuries)s?$", re.I
+)
+_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_DATE_PATTERNS = [
+    re.compile(rf"\b(?:{_WEEKDAYS})\b", re.I),
+    re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\.?(?:\s+\d{{4}})?\b", re.I),
+    re.compile(rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b", re.I),
+    re.compile(rf"\b(?:{_MONTHS})\.?\s+\d{{4}}\b", re.I),
+    re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b"),
+    re.compile(r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)", re.I),
+    re.compile(r"\b(?:yesterday|today|tomorrow|overnight|tonight)\b", re.I),
+    re.compile(rf"\b(?:{_MONTHS})\b", re.I),
+]
+_MONTH_WORD = re.compile(rf"^(?:{_MONTHS})$", re.I)
+_DURATION = re.compile(
+    r"\b(?:(?:about|around|nearly|almost|over|under|more than|less than|at least|roughly|some)"
+    r"\s+)?(?:\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"fifteen|twenty|thirty|forty|fifty|sixty|several|few)[\s-]+(?:(?:and\s+a\s+half|full)\s+)?"
+    r"(?:seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?|decades?|centur(?:y|ies))"
+    r"\b",
+    re.I,
+)
+_QUOTE = re.compile(r"[“\"]([^”\"]{2,120})[”\"]")
+# Honorifics and office titles stripped from the front of a name ("President Jane Doe").
+_TITLE_TEXT = """
+president vice prime minister secretary chancellor deputy foreign mr mrs ms dr sir dame pope
+king queen prince princess general gen col colonel captain lord lady senator governor mayor
+judge justice rev reverend saint st chief ambassador commissioner spokesperson spokesman
+spokeswoman professor prof minister
+"""
+_TITLES = frozenset(_TITLE_TEXT.split())
+_NAME_JOINERS = frozenset(
+    {
+        "von",
+        "van",
+        "der",
+        "de",
+        "da",
+        "di",
+        "du",
+        "la",
+        "le",
+        "bin",
+        "al",
+        "ibn",
+        "del",
+        "dos",
+        "of",
+    }
+)
+# Prepositions that usually introduce a place, and how strongly.
+_PLACE_CUES = {
+    "in": 1.0,
+    "at": 1.0,
+    "near": 1.0,
+    "outside": 0.9,
+    "inside": 0.9,
+    "across": 0.8,
+    "throughout": 0.8,
+    "around": 0.7,
+    "from": 0.7,
+    "to": 0.6,
+    "into": 0.7,
+}
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: character offsets in the line and the tokens it covers."""
+
+    text: str
+    start: int
+    end: int
+    first: int  # token index
+    last: int  # token index, inclusive
+    prior: float = 1.0  # how typical this form is for the question kind
+
+
+def tokenize(line: str) -> list[Token]:
+    tokens = []
+    for m in _TOKEN.finditer(line):
+        text = m.group(0)
+        end = m.end()
+        # A trailing full stop ends the sentence unless it is an initial ("J.D.").
+        if text.endswith(".") and not re.fullmatch(r"(?:\w\.)+", text):
+            text, end = text[:-1], end - 1
+        if text:
+            tokens.append(Token(text, m.start(), end))
+    return tokens
+
+
+def _span(line: str, tokens: list[Token], first: int, last: int, prior: float = 1.0) -> Span:
+    start, end = tokens[first].start, tokens[last].end
+    return Span(line[start:end], start, end, first, last, prior)
+
+
+def _char_span(line: str, tokens: list[Token], start: int, end: int, prior: float) -> Span | None:
+    covered = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
+    if not covered:
+        return None
+    return Span(line[start:end].strip(" ,.;:"), start, end, covered[0], covered[-1], prior)
+
+
+def _is_number(text: str) -> bool:
+    head = re.split(r"[-–]", text.lower(), maxsplit=1)[0]
+    return any(c.isdigit() for c in text) or head in _NUMBER_WORDS
+
+
+def number_spans(line: str, tokens: list[Token]) -> list[Span]:
+    spans = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i].text
+        if not _is_number(tok) or tok.lower() in ("half",):
+            i += 1
+            continue
+        last = i
+        while last + 1 < len(tokens):
+            nxt = tokens[last + 1].text.lower()
+            if nxt in _SCALE or (nxt in _NUMBER_WORDS and not _is_digit(tokens[last].text)):
+                last += 1
+            elif (  # "tens of thousands", "hundreds of millions"
+                nxt == "of"
+                and last + 2 < len(tokens)
+                and tokens[last + 2].text.lower() in _NUMBER_WORDS
+            ):
+                last += 2
+            else:
+                break
+        prior = 1.0
+        if re.fullmatch(r"(?:1[5-9]\d\d|20\d\d)", tok):
+            prior = 0.5  # a bare year is rarely "how many"
+        elif _MONTH_WORD.match(tokens[i - 1].text if i else "") or (
+            i + 1 < len(tokens) and _MONTH_WORD.match(tokens[i + 1].text)
+        ):
+            prior = 0.3  # the day of a date
+        elif not any(c.isdigit() for c in tok) and tok.lower() in ("one",):
+            prior = 0.6  # "one of the..." is usually not a count
+        span = _span(line, tokens, i, last, prior)
+        # "28-year-old" answers "how old" with 28; keep the leading number alone too.
+        lead = re.match(r"[$€£]?\d[\d,.]*|[a-z]+(?=[-–])", span.text, re.I)
+        if lead and lead.end() < len(span.text) and span.text[lead.end()] in "-–":
+            spans.append(Span(lead.group(0), span.start, span.start + lead.end(), i, i, prior))
+        spans.append(span)
+        i = last + 1
+    return spans
+
+
+def _is_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+def duration_spans(line: str, tokens: list[Token]) -> list[Span]:
+    spans = []
+    for m in _DURATION.finditer(line):
+        span = _char_span(line, tokens, m.start(), m.end(), 1.0)
+        if span:
+            spans.append(span)
+    return spans
+
+
+# Which date forms suit a question that names its unit ("what year", "what day"), by
+# pattern index in _DATE_PATTERNS: weekday, day-month, month-day, month-year, year, clock
+# time, relative day, bare month.
+_UNIT_PRIORS = {
+    "year": (0.2, 0.6, 0.6, 0.9, 1.0, 0.1, 0.2, 0.2),
+    "day": (1.0, 0.9, 0.9, 0.3, 0.2, 0.3, 0.8, 0.2),
+    "weekday": (1.0, 0.6, 0.6, 0.2, 0.1, 0.2, 0.5, 0.1),
+    "date": (0.7, 1.0, 1.0, 0.7, 0.5, 0.3, 0.5, 0.4),
+    "month": (0.3, 0.8, 0.8, 1.0, 0.3, 0.1, 0.2, 1.0),
+    "time": (0.5, 0.5, 0.5, 0.4, 0.4, 1.0, 0.7, 0.3),
+}
+_DEFAULT_DATE_PRIORS = (1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 0.8, 0.6)
+
+
+def date_spans(line: str, tokens: list[Token], unit: str = "") -> list[Span]:
+    priors = _UNIT_PRIORS.get(unit, _DEFAULT_DATE_PRIORS)
+    found: dict[tuple[int, int], Span] = {}
+    for rank, pattern in enumerate(_DATE_PATTERNS):
+        for m in pattern.finditer(line):
+            # Longer, more specific forms come first; a shorter match inside one is dropped.
+            if any(s <= m.start() and m.end() <= e for (s, e) in found):
+                continue
+            span = _char_span(line, tokens, m.start(), m.end(), priors[rank])
+            if span:
+                found[(m.start(), m.end())] = span
+    return list(found.values())
+
+
+def _capitalised(token: Token) -> bool:
+    first = token.text.lstrip("$€£")[:1]
+    return bool(first) and (first.isupper() or (first.isdigit() and "-" in token.text))
+
+
+def name_spans(line: str, tokens: list[Token]) -> list[Span]:
+    """Runs of capitalised words ("Friedrich Merz", "von der Leyen", "RS-24 Yars"), with
+    titles also stripped off the front as a second candidate."""
+    spans = []
+    i = 0
+    while i < len(tokens):
+        if not _capitalised(tokens[i]):
+            i += 1
+            continue
+        last = i
+        while last + 1 < len(tokens):
+            nxt = tokens[last + 1]
+            if line[tokens[last].end : nxt.start].strip():  # "Trump, Starmer": two names
+                break
+            if _capitalised(nxt) or (
+                nxt.text.lower() in _NAME_JOINERS
+                and last + 2 < len(tokens)
+                and (
+                    _capitalised(tokens[last + 2]) or tokens[last + 2].text.lower() in _NAME_JOINERS
+                )
+            ):
+                last += 1
+            else:
+                break
+        first = i
+        # A capitalised function word at the start is sentence case, not a name.
+        while first <= last and tokens[first].text.lower() in STOPWORDS:
+            first += 1
+        if first <= last:
+            whole = _span(line, tokens, first, last)
+            spans.append(whole)
+            head = first
+            while head < last and tokens[head].text.lower().rstrip(".") in _TITLES:
+                head += 1
+            if head != first:
+                spans.append(_span(line, tokens, head, last))
+        i = last + 1
+    return [s for s in spans if not _only_calendar(s.text)]
+
+
+def _only_calendar(text: str) -> bool:
+    return bool(re.fullmatch(rf"(?:{_WEEKDAYS}|{_MONTHS})", text, re.I))
+
+
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ians|ean|eans|ese|ish|an|ans|i|is)$")
+
+
+def person_spans(line: str, tokens: list[Token]) -> list[Span]:
+    """Names of people: full names are likelier than single words, and a single word shaped
+    like a nationality ("Italian") or an all-capitals acronym is rarely a person."""
+    spans = []
+    for span in name_spans(line, tokens):
+        words = span.last - span.first + 1
+        if words >= 2:
+            prior = 1.0
+        elif _DEMONYM.match(span.text) or span.text.isupper():
+            prior = 0.3
+        else:
+            prior = 0.7
+        spans.append(Span(span.text, span.start, span.end, span.first, span.last, prior))
+    return spans
+
+
+def entity_spans(line: str, tokens: list[Token]) -> list[Span]:
+    spans = []
+    for span in name_spans(line, tokens):
+        single = span.last == span.first
+        prior = 0.4 if single and _DEMONYM.match(span.text) else 1.0
+        spans.append(Span(span.text, span.start, span.end, span.first, span.last, prior))
+    return spans
+
+
+def phrase_spans(line: str, tokens: list[Token], question_stems: set[str]) -> list[Span]:
+    """For questions with no span kind ("what was hit?"): runs of content words the question
+    does not already contain, which is where new information sits."""
+    from qa.text import stem
+
+    spans = []
+    i = 0
+    while i < len(tokens):
+        low = tokens[i].text.lower()
+        if low in STOPWORDS or stem(tokens[i].text) in question_stems:
+            i += 1
+            continue
+        last = i
+        while last + 1 < len(tokens):
+            nxt = tokens[last + 1]
+            if nxt.text.lower() in STOPWORDS or stem(nxt.text) in question_stems:
+                break
+            if line[tokens[last].end : nxt.start].strip():  # punctuation ends a phrase
+                break
+            last += 1
+        if last - i < 6:
+            spans.append(_span(line, tokens, i, last, 0.5))
+        i = last + 1
+    return spans
+
+
+def place_spans(line: str, tokens: list[Token]) -> list[Span]:
+    spans = []
+    for span in name_spans(line, tokens):
+        cue = tokens[span.first - 1].text.lower() if span.first > 0 else ""
+        prior = _PLACE_CUES.get(cue, 0.4)
+        spans.append(Span(span.text, span.start, span.end, span.first, span.last, prior))
+    return spans
+
+
+def quote_spans(line: str, tokens: list[Token]) -> list[Span]:
+    spans = []
+    for m in _QUOTE.finditer(line):
+        span = _char_span(line, tokens, m.start(1), m.end(1), 0.9)
+        if span and len(span.text.split()) <= 12:
+            spans.append(span)
+    return spans
+
+
+def candidates(
+    question: Question, line: str, tokens: list[Token], question_stems: set[str]
+) -> list[Span]:
+    kind = question.kind
+    if kind is Kind.NUMBER:
+        return number_spans(line, tokens)
+    if kind is Kind.DURATION:
+        return duration_spans(line, tokens) or [
+            Span(s.text, s.start, s.end, s.first, s.last, 0.5) for s in number_spans(line, tokens)
+        ]
+    if kind is Kind.TIME:
+        return date_spans(line, tokens, question.unit)
+    if kind is Kind.PERSON:
+        return person_spans(line, tokens)
+    if kind is Kind.PLACE:
+        return place_spans(line, tokens)
+    if kind is Kind.ENTITY:
+        return (
+            entity_spans(line, tokens)
+            + quote_spans(line, tokens)
+            + [
+                Span(s.text, s.start, s.end, s.first, s.last, 0.5)
+                for s in number_spans(line, tokens)
+            ]
+        )
+    return quote_spans(line, tokens) + phrase_spans(line, tokens, question_stems)

@@ -1,0 +1,57 @@
+"""The answer contract shared by the Python API, the CLI's --json, the chat page and the
+evaluation. Field names are stable: other tools read them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    source: str
+    line_start: int
+    line_end: int
+    quote: str  # the exact text of those lines, as indexed
+
+    @property
+    def label(self) -> str:
+        if self.line_start == self.line_end:
+            return f"{self.source}:{self.line_start}"
+        return f"{self.source}:{self.line_start}-{self.line_end}"
+
+
+class RetrievedLine(BaseModel):
+    """A line retrieval ranked for a question, before any answering."""
+
+    source: str
+    line: int
+    text: str
+    score: float
+
+
+class Timings(BaseModel):
+    retrieval_ms: float = 0.0
+    answer_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+class Turn(BaseModel):
+    """One earlier exchange, for follow-up questions."""
+
+    question: str
+    answer: str = ""
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str = ""  # the short answer span; empty when abstaining or when none applies
+    text: str  # the full reply shown to a person
+    abstained: bool = False
+    citations: list[Citation] = Field(default_factory=list)
+    mode: Literal["extractive", "llm"] = "extractive"
+    notice: str | None = None  # e.g. why the LLM answer was replaced by the extractive one
+    timings: Timings = Field(default_factory=Timings)
+
+
+NO_ANSWER = "The sources do not say."

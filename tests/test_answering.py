@@ -1,0 +1,164 @@
+"""The extractive answerer through the public API: short answers, exact line citations,
+abstentions, follow-ups and bad questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import NO_ANSWER, Answer, Assistant, QuestionError
+from qa.extractive import normalise
+from tests.conftest import SEEDS
+from tests.test_index import nl_lines
+
+DRONES = "How many drones were shot down?"
+
+
+def cited(answer: Answer) -> set[str]:
+    return {c.label for c in answer.citations}
+
+
+def assert_every_citation_supports(answer: Answer) -> None:
+    """The product's first rule: a cited line states the short answer."""
+    for c in answer.citations:
+        assert (
+            c.quote == nl_lines(SEEDS / c.source)[c.line_start]
+            if (SEEDS / c.source).exists()
+            else True
+        )
+        if answer.answer:
+            assert normalise(answer.answer) in normalise(c.quote), (answer.answer, c.label)
+
+
+def test_the_drone_question_is_answered_88_citing_both_sources(assistant: Assistant) -> None:
+    answer = assistant.ask(DRONES)
+    assert answer.answer == "88"
+    assert not answer.abstained
+    assert answer.mode == "extractive"
+    assert {"000_9517869daacb5b3c.txt:21", "002_1673a907b0920f4c.txt:29"} <= cited(answer)
+    assert_every_citation_supports(answer)
+
+
+def test_a_citation_quotes_exactly_the_line_nl_numbers(assistant: Assistant) -> None:
+    answer = assistant.ask(DRONES)
+    for c in answer.citations:
+        assert c.line_start == c.line_end
+        assert c.quote == nl_lines(SEEDS / c.source)[c.line_start]
+
+
+def test_the_full_reply_quotes_and_cites_its_lines(assistant: Assistant) -> None:
+    answer = assistant.ask(DRONES)
+    assert answer.text.startswith("88")
+    for c in answer.citations:
+        assert c.label in answer.text and c.quote in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of Australia?", "Who won the 1998 football world cup?"],
+)
+def test_a_question_the_sources_do_not_cover_is_declined(assistant, question) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained
+    assert answer.text == NO_ANSWER
+    assert answer.citations == [] and answer.answer == ""
+
+
+def test_a_follow_up_question_uses_the_previous_turn(assistant: Assistant) -> None:
+    first = assistant.ask("How many drones did Russia launch?")
+    assert first.answer == "273"
+    follow = assistant.ask(
+        "And how many were shot down?",
+        history=[{"question": "How many drones did Russia launch?", "answer": first.answer}],
+    )
+    assert follow.answer == "88"
+    assert_every_citation_supports(follow)
+
+
+def test_ask_stream_yields_the_reply_in_pieces_then_the_same_answer(assistant) -> None:
+    pieces = list(assistant.ask_stream(DRONES))
+    final = pieces[-1]
+    assert isinstance(final, Answer)
+    text = [p for p in pieces[:-1] if isinstance(p, str)]
+    assert len(text) > 1
+    assert "".join(text) == final.text
+    assert final == assistant.ask(DRONES).model_copy(update={"timings": final.timings})
+
+
+def test_an_answer_reports_its_timings(assistant: Assistant) -> None:
+    timings = assistant.ask(DRONES).timings
+    assert 0 < timings.retrieval_ms <= timings.total_ms
+    assert timings.answer_ms >= 0
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_an_empty_question_is_refused_in_one_line(assistant, question) -> None:
+    with pytest.raises(QuestionError, match="the question is empty"):
+        assistant.ask(question)
+
+
+def test_a_100_kb_question_is_cut_and_says_so(assistant: Assistant) -> None:
+    answer = assistant.ask(DRONES + " " + "word " * 20_000)
+    assert answer.notice and "cut to its first" in answer.notice
+    assert_every_citation_supports(answer)
+
+
+def test_a_question_of_only_punctuation_is_declined_with_a_reason(assistant) -> None:
+    answer = assistant.ask("?!... ---")
+    assert answer.abstained and answer.citations == []
+    assert answer.notice and "no words" in answer.notice
+
+
+def test_a_question_in_another_language_never_cites_unsupporting_lines(assistant) -> None:
+    answer = assistant.ask("¿Cuántos aviones no tripulados fueron derribados?")
+    assert answer.abstained or answer.citations
+    assert_every_citation_supports(answer)
+
+
+def test_retrieve_ranks_the_supporting_lines_first(assistant: Assistant) -> None:
+    lines = assistant.retrieve(DRONES, top_k=5)
+    assert len(lines) == 5
+    top = {(r.source, r.line) for r in lines[:3]}
+    assert ("002_1673a907b0920f4c.txt", 29) in top
+
+
+CITY = """The town of Marlow Bay has a population of 4,312 people.
+Its harbour was rebuilt in 1987 after a storm destroyed the old pier.
+The mayor, Helena Strand, was elected in March 2021.
+The annual herring festival lasts three days and draws about 9,000 visitors.
+Ferries leave for Kessel Island every morning at 7am.
+The lighthouse, painted red and white, stands 38 metres tall.
+"""
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """A corpus no one tuned anything to: the answerer must generalise."""
+    corpus = tmp_path_factory.mktemp("town")
+    (corpus / "marlow.md").write_text(CITY, encoding="utf-8")
+    return Assistant(corpus=corpus, data_dir=tmp_path_factory.mktemp("town-data"))
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "line"),
+    [
+        ("How many people live in Marlow Bay?", "4,312", 1),
+        ("When was the harbour rebuilt?", "1987", 2),
+        ("Who is the mayor?", "Helena Strand", 3),
+        ("How long does the herring festival last?", "three days", 4),
+        ("Where do the ferries go?", "Kessel Island", 5),
+        ("How tall is the lighthouse?", "38 metres", 6),
+    ],
+)
+def test_it_answers_questions_about_a_corpus_it_has_never_seen(town, question, expected, line):
+    answer = town.ask(question)
+    assert answer.answer, answer.text
+    got, want = normalise(answer.answer), normalise(expected)
+    assert want in got or got in want, answer.answer
+    assert ("marlow.md", line) in {(c.source, c.line_start) for c in answer.citations}
+    for c in answer.citations:
+        assert normalise(answer.answer) in normalise(c.quote)
+
+
+def test_it_declines_what_a_new_corpus_does_not_say(town: Assistant) -> None:
+    answer = town.ask("What is the name of the local football club?")
+    assert answer.abstained and not answer.citations

@@ -1,0 +1,98 @@
+"""`qa ask` as a user runs it: a new process, plain text or one JSON object, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO, SEEDS
+from tests.support.servers import free_port
+
+DRONES = "How many drones were shot down?"
+
+
+def qa(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        timeout=300,
+    )
+
+
+def test_ask_prints_the_reply_and_the_cited_lines(tmp_path, seed_data_dir) -> None:
+    result = qa("ask", DRONES, cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("88")
+    assert "002_1673a907b0920f4c.txt:29" in result.stdout
+    assert "Another 88 were shot down." in result.stdout
+
+
+def test_ask_json_prints_exactly_one_object_with_the_contract_fields(tmp_path, seed_data_dir):
+    result = qa("ask", DRONES, "--json", cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"answer", "text", "abstained", "citations", "mode", "timings"} <= set(data)
+    assert data["answer"] == "88" and data["abstained"] is False and data["mode"] == "extractive"
+    for c in data["citations"]:
+        assert set(c) == {"source", "line_start", "line_end", "quote"}
+
+
+def test_an_abstention_exits_zero(tmp_path, seed_data_dir) -> None:
+    result = qa(
+        "ask",
+        "What is the capital of Australia?",
+        "--json",
+        cwd=tmp_path,
+        env={"QA_DATA_DIR": str(seed_data_dir)},
+    )
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert data["abstained"] is True and data["citations"] == []
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_an_empty_question_is_a_one_line_error(tmp_path, seed_data_dir) -> None:
+    result = qa("ask", "   ", cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
+    assert one_line_error(result) == "error: the question is empty"
+
+
+def test_no_index_and_nothing_to_index_is_a_one_line_error(tmp_path) -> None:
+    result = qa(
+        "ask",
+        DRONES,
+        cwd=tmp_path,
+        env={"QA_DATA_DIR": str(tmp_path / "d"), "QA_CORPUS": str(tmp_path / "none")},
+    )
+    assert "nothing could be indexed" in one_line_error(result)
+
+
+def test_an_unreachable_chroma_is_a_one_line_error(tmp_path) -> None:
+    result = qa(
+        "ask", DRONES, cwd=tmp_path, env={"QA_CHROMA_URL": f"http://127.0.0.1:{free_port()}"}
+    )
+    assert "cannot reach Chroma" in one_line_error(result)
+
+
+def test_ask_builds_the_index_on_first_use(tmp_path) -> None:
+    result = qa(
+        "ask",
+        DRONES,
+        "--json",
+        cwd=tmp_path,
+        env={"QA_DATA_DIR": str(tmp_path / "d"), "QA_CORPUS": str(SEEDS)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["answer"] == "88"
