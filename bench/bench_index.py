@@ -81,8 +81,10 @@ def main() -> None:
         return
 
     rows = []
-    print("| lines | embed only (lines/s) | ingest (lines/s) | pipeline overhead | "
-          "peak RSS embed (MB) | peak RSS ingest (MB) |")
+    print(
+        "| lines | embed only (lines/s) | ingest (lines/s) | pipeline overhead | "
+        "peak RSS embed (MB) | peak RSS ingest (MB) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         corpus = make_corpus(args.work / f"corpus-{size}", size)

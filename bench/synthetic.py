@@ -6,18 +6,66 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-_SUBJECTS = ["The council", "A spokesperson", "The ministry", "Local officials", "The company",
-             "Researchers", "The agency", "Witnesses", "The committee", "Engineers"]
-_VERBS = ["reported", "announced", "confirmed", "estimated", "denied", "recorded", "approved",
-          "counted", "measured", "described"]
-_OBJECTS = ["new cases", "delivered parcels", "damaged bridges", "planted trees", "stolen bikes",
-            "rescued animals", "cancelled flights", "repaired roads", "opened schools",
-            "hired nurses"]
-_PLACES = ["in Lisbon", "near the harbour", "across the northern region", "in three districts",
-           "at the main station", "outside the capital", "along the river", "in Tartu",
-           "on the coast", "in the old town"]
-_TIMES = ["on Monday", "last week", "in March", "overnight", "since 2019", "by Friday",
-          "this morning", "in the spring", "on 12 June", "over the weekend"]
+_SUBJECTS = [
+    "The council",
+    "A spokesperson",
+    "The ministry",
+    "Local officials",
+    "The company",
+    "Researchers",
+    "The agency",
+    "Witnesses",
+    "The committee",
+    "Engineers",
+]
+_VERBS = [
+    "reported",
+    "announced",
+    "confirmed",
+    "estimated",
+    "denied",
+    "recorded",
+    "approved",
+    "counted",
+    "measured",
+    "described",
+]
+_OBJECTS = [
+    "new cases",
+    "delivered parcels",
+    "damaged bridges",
+    "planted trees",
+    "stolen bikes",
+    "rescued animals",
+    "cancelled flights",
+    "repaired roads",
+    "opened schools",
+    "hired nurses",
+]
+_PLACES = [
+    "in Lisbon",
+    "near the harbour",
+    "across the northern region",
+    "in three districts",
+    "at the main station",
+    "outside the capital",
+    "along the river",
+    "in Tartu",
+    "on the coast",
+    "in the old town",
+]
+_TIMES = [
+    "on Monday",
+    "last week",
+    "in March",
+    "overnight",
+    "since 2019",
+    "by Friday",
+    "this morning",
+    "in the spring",
+    "on 12 June",
+    "over the weekend",
+]
 
 
 def sentence(rng: random.Random) -> str:

@@ -1,0 +1,171 @@
+"""Scores an answerer against a question set through the public `qa` API only.
+
+The corpus is indexed into a fresh collection of its own, every question is asked as a user
+would ask it, and answers, citations, abstentions and retrieval are scored.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evals.datasets import GoldQuestion
+from evals.metrics import exact_match, f1, percentile
+from qa import Answer, Assistant, Settings
+
+METRIC_KEYS = (
+    "answer_em",
+    "answer_f1",
+    "citation_precision",
+    "citation_recall",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "retrieval_recall_at_1",
+    "retrieval_recall_at_5",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "n_questions",
+)
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    question: str
+    gold: dict[str, Any]
+    answer: str
+    abstained: bool
+    citations: list[dict[str, Any]]
+    correct: bool
+    latency_ms: float
+    f1: float = 0.0
+    em: float = 0.0
+    cited_gold: int = 0
+    cited_total: int = 0
+    retrieved: list[tuple[str, int]] = field(default_factory=list)
+
+    def as_report(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "gold": self.gold,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": self.citations,
+            "correct": self.correct,
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+
+def _gold_lines(q: GoldQuestion) -> set[tuple[str, int]]:
+    return {(c.source, line) for c in q.citations for line in c.lines}
+
+
+def score_one(
+    q: GoldQuestion, answer: Answer, retrieved: list[tuple[str, int]], latency_ms: float
+) -> QuestionResult:
+    gold = _gold_lines(q)
+    cited = [(c.source, n) for c in answer.citations for n in range(c.line_start, c.line_end + 1)]
+    result = QuestionResult(
+        id=q.id,
+        question=q.question,
+        gold={
+            "answers": q.answers,
+            "answerable": q.answerable,
+            "citations": [c.model_dump() for c in q.citations],
+        },
+        answer=answer.answer,
+        abstained=answer.abstained,
+        citations=[c.model_dump() for c in answer.citations],
+        correct=False,
+        latency_ms=latency_ms,
+        retrieved=retrieved,
+        cited_gold=sum(1 for c in cited if c in gold),
+        cited_total=len(cited),
+    )
+    if q.answerable:
+        if not answer.abstained:
+            result.f1 = f1(answer.answer, q.answers)
+            result.em = exact_match(answer.answer, q.answers)
+        result.correct = not answer.abstained and result.f1 >= 0.5 and result.cited_gold > 0
+    else:
+        result.correct = answer.abstained
+    return result
+
+
+def aggregate(results: list[QuestionResult]) -> dict[str, float]:
+    answerable = [r for r in results if r.gold["answerable"]]
+    unanswerable = [r for r in results if not r.gold["answerable"]]
+    answered = [r for r in results if not r.abstained]
+    cited_total = sum(r.cited_total for r in answered)
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    def recall_at(k: int) -> float:
+        hits = []
+        for r in answerable:
+            gold = {(c["source"], n) for c in r.gold["citations"] for n in c["lines"]}
+            hits.append(1.0 if any(x in gold for x in r.retrieved[:k]) else 0.0)
+        return mean(hits)
+
+    latencies = [r.latency_ms for r in results]
+    return {
+        "answer_em": mean([r.em for r in answerable]),
+        "answer_f1": mean([r.f1 for r in answerable]),
+        "citation_precision": (
+            sum(r.cited_gold for r in answered) / cited_total if cited_total else 0.0
+        ),
+        "citation_recall": mean([1.0 if r.cited_gold > 0 else 0.0 for r in answerable]),
+        "abstention_accuracy": mean([1.0 if r.abstained else 0.0 for r in unanswerable]),
+        "false_abstention_rate": mean([1.0 if r.abstained else 0.0 for r in answerable]),
+        "retrieval_recall_at_1": recall_at(1),
+        "retrieval_recall_at_5": recall_at(5),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
+        "n_questions": float(len(results)),
+    }
+
+
+def evaluate(
+    corpus: Path,
+    questions: list[GoldQuestion],
+    *,
+    settings: Settings | None = None,
+    data_dir: Path | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, float], list[QuestionResult]]:
+    """Index `corpus` into a fresh collection and score every question against it."""
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
+        base = settings or Settings()
+        assistant = Assistant(
+            base.with_overrides(
+                corpus=corpus,
+                data_dir=data_dir or Path(scratch),
+                collection=f"eval-{int(time.time() * 1000)}",
+            )
+        )
+        results = []
+        for q in questions:
+            started = time.perf_counter()
+            answer = assistant.ask(q.question, history=[t.model_dump() for t in q.history])
+            latency = (time.perf_counter() - started) * 1000
+            retrieved = [
+                (r.source, r.line) for r in assistant.retrieve(_retrieval_query(q), top_k=5)
+            ]
+            results.append(score_one(q, answer, retrieved, latency))
+            if on_progress:
+                on_progress(1)
+        return aggregate(results), results
+
+
+def _retrieval_query(q: GoldQuestion) -> str:
+    """Retrieval is scored on the question as asked, plus the previous turn for follow-ups
+    (what the answerer itself looks up)."""
+    if q.history:
+        return f"{q.question} {q.history[-1].question}"
+    return q.question
