@@ -1,7 +1,7 @@
 """Answers questions over indexed sources, citing the lines that support each answer.
 
 from qa import Assistant
-answer = Assistant().ask("How many drones were shot down?")
+answer = Assistant().ask("How many bridges were rebuilt?")
 """
 
 from qa.assistant import Assistant, QAError, QuestionError

@@ -223,7 +223,7 @@ class Assistant:
         return text, None
 
     def _with_history(self, question: str, turns: list[Turn]) -> tuple[str, str]:
-        """A follow-up ("And how many were shot down?") is looked up together with the
+        """A follow-up ("And how many were repaired?") is looked up together with the
         question before it; the earlier words help find lines but weigh less in scoring."""
         if not turns or not looks_like_follow_up(question):
             return question, ""

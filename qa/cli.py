@@ -125,6 +125,23 @@ def ask_command(
         err.print(f"note: {answer.notice}", markup=False, highlight=False)
 
 
+@app.command(
+    "eval",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def eval_command(ctx: typer.Context) -> None:
+    """Score the answerer on a gold or SQuAD question set (see `qa eval --help`)."""
+    from evals.run import run_eval  # imported only when evaluating
+
+    sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    sub.command()(run_eval)
+    try:
+        sub(args=list(ctx.args), prog_name="qa eval", standalone_mode=False)
+    except (ValueError, OSError) as exc:
+        raise Fail(str(exc)) from exc
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure a user can cause ends as one line on stderr."""
     try:

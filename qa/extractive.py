@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.questions import Question, classify
+from qa.questions import Kind, Question, classify
 from qa.retrieval import LineHit
 from qa.spans import Span, Token, candidates, tokenize
 from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms
@@ -232,7 +232,8 @@ class ExtractiveAnswerer:
                 key = normalise(span.text)
                 if not key:
                     continue
-                score = line.support * span.prior * (0.25 + 0.75 * _proximity(span, line, extended))
+                prior = span.prior * _counts_the_right_thing(asked, span, line)
+                score = line.support * prior * (0.25 + 0.75 * _proximity(span, line, extended))
                 seen_here[key] = max(seen_here.get(key, 0.0), score)
                 if key not in best_form or score > best_form[key][0]:
                     best_form[key] = (score, span.text)
@@ -254,7 +255,7 @@ class ExtractiveAnswerer:
             return Draft(asked, "", [], scored[0].support, abstained=True, score=agreed(key))
         answer = best_form[key][1]
         # A line that states the answer and is about the question supports it, even when it
-        # words the question differently ("destroyed" for "shot down").
+        # words the question differently ("purchased" for "bought").
         support_floor = max(self.threshold * 0.8, 0.45 * scored[0].support)
         cited = [
             line
@@ -264,6 +265,23 @@ class ExtractiveAnswerer:
         if not cited:
             return Draft(asked, "", [], scored[0].support, abstained=True)
         return Draft(asked, answer, cited, cited[0].support, False, score=agreed(key))
+
+
+def _counts_the_right_thing(asked: Question, span: Span, line: ScoredLine) -> float:
+    """For "how many X": a number followed by X is likely right; one followed by some other
+    plural noun ("25 red apples" when asked about pears) is likely not."""
+    if asked.kind is not Kind.NUMBER or not asked.counted:
+        return 1.0
+    target = stem(asked.counted)
+    after = line.tokens[span.last + 1 : span.last + 4]
+    if any(stem(t.text) == target for t in after):
+        return 1.3
+    content = [t for t in after if t.text.lower() not in STOPWORDS]
+    if content and content[0].text.islower() and content[0].text.endswith("s"):
+        if target not in line.stems:
+            return 0.3
+        return 0.6
+    return 1.0 if target in line.stems else 0.7
 
 
 def _best_clause(line: ScoredLine, weights: _Weighted) -> str:

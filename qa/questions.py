@@ -69,12 +69,19 @@ class Question:
     text: str
     kind: Kind
     unit: str = ""  # for TIME: year / day / date / month / time, when the question names it
+    counted: str = ""  # for "how many X": the word X, which a good answer's number counts
 
     @property
     def wants_span(self) -> bool:
         return self.kind is not Kind.OTHER
 
 
+# "how many (of the) (old) bridges": the last word before a verb-like word is the thing
+# counted; taking up to three words after "how many" and keeping the last plural is enough.
+_COUNTED = re.compile(
+    r"\bhow\s+many\s+(?:of\s+(?:the|these|those|their|its)\s+)?(?:\w+\s+){0,2}?"
+    r"(\w+s|people|children|men|women|staff|police|personnel|cattle)\b"
+)
 _TIME_UNIT = re.compile(rf"\b(?:what|which|in what|on what)\s+({_TIME_NOUNS})s?\b")
 
 
@@ -85,10 +92,13 @@ def classify(text: str) -> Question:
             unit = ""
             if kind is Kind.TIME and (m := _TIME_UNIT.search(low)):
                 unit = m.group(1)
-            return Question(text, kind, unit)
+            counted = ""
+            if kind is Kind.NUMBER and (m := _COUNTED.search(low)):
+                counted = m.group(1)
+            return Question(text, kind, unit, counted)
     return Question(text, Kind.OTHER)
 
 
 def looks_like_follow_up(text: str) -> bool:
-    """Short questions that lean on the previous turn ("And how many were shot down?")."""
+    """Short questions that lean on the previous turn ("And how many were repaired?")."""
     return bool(_FOLLOW_UP.search(text.strip())) or len(text.split()) <= 4

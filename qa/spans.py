@@ -157,7 +157,7 @@ def number_spans(line: str, tokens: list[Token]) -> list[Span]:
             nxt = tokens[last + 1].text.lower()
             if nxt in _SCALE or (nxt in _NUMBER_WORDS and not _is_digit(tokens[last].text)):
                 last += 1
-            elif (  # "tens of thousands", "hundreds of millions"
+            elif (  # "hundreds of millions", "dozens of thousands"
                 nxt == "of"
                 and last + 2 < len(tokens)
                 and tokens[last + 2].text.lower() in _NUMBER_WORDS
@@ -166,7 +166,9 @@ def number_spans(line: str, tokens: list[Token]) -> list[Span]:
             else:
                 break
         prior = 1.0
-        if re.fullmatch(r"(?:1[5-9]\d\d|20\d\d)", tok):
+        if re.match(r"[A-Za-z]+[-–]?\d", tok):
+            prior = 0.2  # a designation ("F-16", "A380"), not a quantity
+        elif re.fullmatch(r"(?:1[5-9]\d\d|20\d\d)", tok):
             prior = 0.5  # a bare year is rarely "how many"
         elif _MONTH_WORD.match(tokens[i - 1].text if i else "") or (
             i + 1 < len(tokens) and _MONTH_WORD.match(tokens[i + 1].text)
@@ -175,7 +177,7 @@ def number_spans(line: str, tokens: list[Token]) -> list[Span]:
         elif not any(c.isdigit() for c in tok) and tok.lower() in ("one",):
             prior = 0.6  # "one of the..." is usually not a count
         span = _span(line, tokens, i, last, prior)
-        # "28-year-old" answers "how old" with 28; keep the leading number alone too.
+        # "43-year-old" answers "how old" with 43; keep the leading number alone too.
         lead = re.match(r"[$€£]?\d[\d,.]*|[a-z]+(?=[-–])", span.text, re.I)
         if lead and lead.end() < len(span.text) and span.text[lead.end()] in "-–":
             spans.append(Span(lead.group(0), span.start, span.start + lead.end(), i, i, prior))
@@ -231,7 +233,7 @@ def _capitalised(token: Token) -> bool:
 
 
 def name_spans(line: str, tokens: list[Token]) -> list[Span]:
-    """Runs of capitalised words ("Friedrich Merz", "von der Leyen", "RS-24 Yars"), with
+    """Runs of capitalised words ("Ada Lovelace", "van der Waals", "Boeing 747"), with
     titles also stripped off the front as a second candidate."""
     spans = []
     i = 0
@@ -242,7 +244,7 @@ def name_spans(line: str, tokens: list[Token]) -> list[Span]:
         last = i
         while last + 1 < len(tokens):
             nxt = tokens[last + 1]
-            if line[tokens[last].end : nxt.start].strip():  # "Trump, Starmer": two names
+            if line[tokens[last].end : nxt.start].strip():  # "Smith, Jones": two names
                 break
             if _capitalised(nxt) or (
                 nxt.text.lower() in _NAME_JOINERS
@@ -279,7 +281,7 @@ _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ians|ean|eans|ese|ish|an|ans|i|is)$")
 
 def person_spans(line: str, tokens: list[Token]) -> list[Span]:
     """Names of people: full names are likelier than single words, and a single word shaped
-    like a nationality ("Italian") or an all-capitals acronym is rarely a person."""
+    like a nationality ("Norwegian") or an all-capitals acronym is rarely a person."""
     spans = []
     for span in name_spans(line, tokens):
         words = span.last - span.first + 1

@@ -22,7 +22,7 @@ while who whom whose why will with would you your yours yourself yourselves also
 tell told according many much
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-# "down", "off", "out", "up", "over" carry meaning in phrasal verbs ("shot down"); keep them
+# "down", "off", "out", "up", "over" carry meaning in phrasal verbs ("broke down"); keep them
 # searchable but give them no weight as question focus.
 PARTICLES = frozenset({"down", "off", "out", "up", "over"})
 # Light verbs say little about what a question is after ("where do the ferries go?"); like
@@ -92,7 +92,7 @@ _stemmer = Stemmer.Stemmer("english")
 
 
 def words(text: str) -> list[str]:
-    """Words with their inner punctuation kept (1,000 / 10.5 / Zelenskyy's)."""
+    """Words with their inner punctuation kept (1,000 / 10.5 / Smith's)."""
     return _WORD.findall(text)
 
 

@@ -1,0 +1,113 @@
+"""Writing evaluation results: the JSON other tools read, and a report a person reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from evals.runner import METRIC_KEYS, QuestionResult
+
+_PERCENT = {
+    "answer_em",
+    "answer_f1",
+    "citation_precision",
+    "citation_recall",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "retrieval_recall_at_1",
+    "retrieval_recall_at_5",
+}
+
+
+def write_json(
+    path: Path,
+    metrics: dict[str, float],
+    results: list[QuestionResult],
+    baseline: dict[str, float] | None = None,
+) -> None:
+    data: dict[str, object] = {
+        "metrics": {k: metrics[k] for k in METRIC_KEYS},
+        "questions": [r.as_report() for r in results],
+    }
+    if baseline is not None:
+        data["baseline"] = baseline
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def metrics_table(metrics: dict[str, float], baseline: dict[str, float] | None = None) -> str:
+    head = "| metric | qa |" + (" stock llama-index |" if baseline else "")
+    rule = "|---|---:|" + ("---:|" if baseline else "")
+    rows = [head, rule]
+    for key in METRIC_KEYS:
+        value = metrics[key]
+        shown = f"{value:.3f}" if key in _PERCENT else f"{value:.1f}"
+        extra = ""
+        if baseline is not None:
+            other = {"latency_p50_ms": "retrieval_p50_ms", "latency_p95_ms": "retrieval_p95_ms"}
+            b = baseline.get(other.get(key, key))
+            extra = (
+                f" {b:.3f} |"
+                if b is not None and key in _PERCENT
+                else (f" {b:.1f} (retrieval only) |" if b is not None else " – |")
+            )
+        rows.append(f"| {key} | {shown} |{extra}")
+    if baseline is not None and "lines_per_chunk" in baseline:
+        rows.append(f"| lines per retrieved chunk | 1.0 | {baseline['lines_per_chunk']:.1f} |")
+    return "\n".join(rows)
+
+
+def _chart(path: Path, metrics: dict[str, float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in METRIC_KEYS if k in _PERCENT]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    bars = ax.barh(keys[::-1], [metrics[k] for k in keys[::-1]], color="#4c72b0")
+    ax.set_xlim(0, 1)
+    ax.bar_label(bars, fmt="%.2f", padding=3)
+    ax.set_title("Evaluation metrics")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_markdown(
+    path: Path,
+    title: str,
+    metrics: dict[str, float],
+    results: list[QuestionResult],
+    baseline: dict[str, float] | None = None,
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chart = path.with_suffix(".png")
+    _chart(chart, metrics)
+    failures = [r for r in results if not r.correct]
+    lines = [
+        f"# {title}",
+        "",
+        metrics_table(metrics, baseline),
+        "",
+        f"![metrics]({chart.name})",
+        "",
+        f"## Failures ({len(failures)} of {len(results)})",
+        "",
+    ]
+    for r in failures:
+        want = (
+            "unanswerable"
+            if not r.gold["answerable"]
+            else " / ".join(r.gold["answers"][:3])
+            + " at "
+            + ", ".join(
+                f"{c['source']}:{','.join(map(str, c['lines']))}" for c in r.gold["citations"]
+            )
+        )
+        got = "abstained" if r.abstained else (r.answer or "(no short answer)")
+        cites = ", ".join(f"{c['source']}:{c['line_start']}" for c in r.citations) or "none"
+        lines.append(
+            f"- **{r.id}** {r.question}  \n  expected: {want}  \n  got: {got}; cited: {cites}"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,164 @@
+"""The evaluation script, run as a user runs it, and the gold set it scores against."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.datasets import load_gold
+from evals.runner import METRIC_KEYS
+from tests.conftest import REPO, SEEDS
+from tests.test_index import nl_lines
+
+GOLD = REPO / "evals" / "gold.jsonl"
+SQUAD = REPO.parent / "shared" / "squad" / "dev-v2.0.json"
+
+
+def run_eval(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", "eval", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def gold_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("eval")
+    result = run_eval(
+        "--corpus",
+        str(SEEDS),
+        "--questions",
+        str(GOLD),
+        "--report-json",
+        str(out / "r.json"),
+        "--report-md",
+        str(out / "r.md"),
+        cwd=out,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "r.json").read_text())
+    report["_md"] = (out / "r.md").read_text()
+    report["_png"] = (out / "r.png").exists()
+    report["_stdout"] = result.stdout
+    return report
+
+
+def test_the_report_json_keeps_its_stable_keys(gold_report) -> None:
+    assert set(gold_report["metrics"]) == set(METRIC_KEYS)
+    first = gold_report["questions"][0]
+    assert set(first) == {
+        "id",
+        "question",
+        "gold",
+        "answer",
+        "abstained",
+        "citations",
+        "correct",
+        "latency_ms",
+    }
+    assert gold_report["metrics"]["n_questions"] == len(load_gold(GOLD))
+
+
+def test_the_markdown_report_has_the_table_failures_and_a_chart(gold_report) -> None:
+    md = gold_report["_md"]
+    assert "| answer_f1 |" in md and "## Failures" in md and "](r.png)" in md
+    assert gold_report["_png"]
+    assert "| citation_precision |" in gold_report["_stdout"]
+
+
+def test_the_answerer_stays_above_its_measured_floor_on_the_gold_set(gold_report) -> None:
+    """A regression floor at the level measured when it was written (README, Evaluation).
+    The issue's target bars (F1 0.95, citation precision 0.95...) are not met yet."""
+    m = gold_report["metrics"]
+    assert m["answer_f1"] >= 0.55
+    assert m["citation_precision"] >= 0.68
+    assert m["citation_recall"] >= 0.72
+    assert m["abstention_accuracy"] >= 0.45
+    assert m["false_abstention_rate"] <= 0.2
+    assert m["retrieval_recall_at_5"] >= 0.9
+
+
+@pytest.mark.skipif(not SQUAD.exists(), reason="shared/squad is not beside the repository")
+def test_squad_format_runs_end_to_end_with_a_baseline(tmp_path) -> None:
+    result = run_eval(
+        "--questions",
+        str(SQUAD),
+        "--format",
+        "squad",
+        "--limit",
+        "12",
+        "--seed",
+        "3",
+        "--baseline",
+        "--report-json",
+        str(tmp_path / "s.json"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["metrics"]["n_questions"] == 12
+    assert "retrieval_recall_at_5" in report["baseline"]
+    assert "stock llama-index" in result.stdout
+
+
+def test_a_missing_question_file_is_a_one_line_error(tmp_path) -> None:
+    result = run_eval(
+        "--corpus", str(SEEDS), "--questions", str(tmp_path / "nope.jsonl"), cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len([x for x in result.stderr.splitlines() if x.strip()]) == 1
+
+
+def test_the_gold_set_covers_what_the_issue_asks() -> None:
+    gold = load_gold(GOLD)
+    answerable = [q for q in gold if q.answerable]
+    assert len(gold) >= 60
+    assert len([q for q in gold if not q.answerable]) >= 12
+    assert len([q for q in answerable if len({c.source for c in q.citations}) == 2]) >= 8
+    assert len([q for q in gold if q.history]) >= 3
+    for q in answerable:
+        assert q.answers and q.citations
+
+
+def test_every_gold_citation_is_a_real_line_that_states_the_answer() -> None:
+    for q in load_gold(GOLD):
+        texts = []
+        for c in q.citations:
+            lines = nl_lines(SEEDS / c.source)
+            for n in c.lines:
+                assert n in lines, (q.id, c.source, n)
+                texts.append(lines[n].lower())
+        if q.answerable:
+            assert any(a.lower() in t for a in q.answers for t in texts), q.id
+
+
+def test_the_gold_questions_do_not_leak_into_the_answerer() -> None:
+    code = "\n".join(p.read_text() for d in ("qa", "index") for p in (REPO / d).rglob("*.py"))
+    code = code.lower()
+    calendar = re.compile(
+        r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+        r"april|may|june|july|august|september|october|november|december)",
+        re.I,
+    )
+    for q in load_gold(GOLD):
+        assert q.question.lower() not in code, q.id
+        for answer in q.answers:
+            # Names from the seeds ("Jane Doe", "Bahatyr"); general words and phrases
+            # ("millions", "Friday", "prime minister") may appear in general-English tables.
+            words = answer.split()
+            name = any(w[:1].isupper() for w in words[1:]) or (
+                len(words) == 1 and answer[:1].isupper() and not calendar.fullmatch(answer)
+            )
+            if name and len(answer) > 3:
+                assert answer.lower() not in code, (q.id, answer)
