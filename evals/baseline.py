@@ -62,7 +62,10 @@ def evaluate_baseline(
         )
         build_s = time.perf_counter() - started
         retriever = index.as_retriever(similarity_top_k=top_k)
-        at1, at5, latencies, spans = [], [], [], []
+        at1: list[float] = []
+        at5: list[float] = []
+        latencies: list[float] = []
+        spans: list[int] = []
         for q in questions:
             query = f"{q.question} {q.history[-1].question}" if q.history else q.question
             started = time.perf_counter()
