@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint browser bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,18 +13,28 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/qa index
+	$(VENV)/bin/qa chat
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# The browser test drives Debian's Chromium (a registry package; Playwright's own browser
+# download is not reachable here).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
+test: lint browser
 	$(VENV)/bin/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(PY) bench/bench_index.py
+	$(PY) bench/bench_ask.py
+	$(PY) bench/bench_chat.py
 
 clean:
 	rm -rf $(VENV) .qa-data

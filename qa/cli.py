@@ -142,6 +142,31 @@ def eval_command(ctx: typer.Context) -> None:
         raise Fail(str(exc)) from exc
 
 
+@app.command("chat")
+def chat_command(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+    auth: Annotated[
+        str | None, typer.Option(help="user:password; required to bind beyond loopback.")
+    ] = None,
+) -> None:
+    """Open the chat page over the index (building it from the corpus if missing)."""
+    from qa.assistant import QAError
+    from ui.app import launch  # the page is a shell over qa; imported only when serving
+
+    settings = _settings(ctx).with_overrides(host=host, port=port, auth=auth)
+    try:
+        err.print(f"serving on http://{settings.host}:{settings.port}", markup=False)
+        launch(settings)
+    except QAError as exc:
+        raise Fail(str(exc)) from exc
+    except OSError as exc:
+        raise Fail(
+            f"cannot serve on {settings.host}:{settings.port} ({exc.strerror or exc})"
+        ) from exc
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure a user can cause ends as one line on stderr."""
     try:

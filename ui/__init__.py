@@ -1,0 +1,1 @@
+"""The Gradio chat page, a thin shell over the `qa` API."""
