@@ -96,6 +96,11 @@ def _client(config: IndexConfig) -> Any:
         config.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(config.chroma_path), settings=chroma_settings)
     except Exception as err:
+        # chromadb caches a client's system per path, even a failed one: drop it, so that a
+        # later attempt (after a repair or `--rebuild`) opens the folder afresh.
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
         raise StoreUnavailableError(
             f"cannot open the index at {config.chroma_path} ({_one_line(err)}); "
             "if it is damaged, rebuild it with `qa index --rebuild`"
@@ -210,7 +215,16 @@ def open_store(config: IndexConfig, create: bool = False, rebuild: bool = False)
     `create` makes it when missing (indexing); readers get `CollectionMissingError`.
     `rebuild` drops the collection first: the only path that deletes an index.
     """
-    client = _client(config)
+    try:
+        client = _client(config)
+    except StoreUnavailableError:
+        if not (rebuild and not config.chroma_url and config.chroma_path.exists()):
+            raise
+        # Asked to rebuild an embedded index that will not even open: keep the damaged
+        # folder aside (never delete what the user did not name) and start a fresh one.
+        aside = config.chroma_path.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        config.chroma_path.rename(aside)
+        client = _client(config)
     try:
         if rebuild:
             with contextlib.suppress(Exception):

@@ -44,8 +44,9 @@ def _turns(history: HistoryLike | None) -> list[Turn]:
             out.append(
                 Turn(question=str(item.get("question", "")), answer=str(item.get("answer", "")))
             )
-        else:
-            out.append(Turn(question=str(item[0]), answer=str(item[1])))
+        elif isinstance(item, (tuple, list)) and item:
+            answer = str(item[1]) if len(item) > 1 else ""
+            out.append(Turn(question=str(item[0]), answer=answer))
     return [t for t in out if t.question.strip()]
 
 
@@ -159,6 +160,8 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Yield pieces of the reply as they are ready, then the complete `Answer`."""
         started = time.perf_counter()
+        if mode not in (None, "extractive", "llm"):
+            raise QuestionError(f"unknown answer mode {mode!r}: use extractive or llm")
         text, notice = self._check(question)
         turns = _turns(history)
         query, context = self._with_history(text, turns)
@@ -168,6 +171,11 @@ class Assistant:
         except IndexError_ as err:
             raise QAError(str(err)) from err
         except Exception as err:
+            if self.settings.chroma_url:
+                raise QAError(
+                    f"cannot reach Chroma at {self.settings.chroma_url} ({_first_line(err)}); "
+                    "is `chroma run` started?"
+                ) from err
             raise QAError(f"retrieval failed: {_first_line(err)}") from err
         retrieved = time.perf_counter()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from index import IndexError_, ingest
@@ -177,6 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("interrupted", markup=False, highlight=False)
         sys.exit(130)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem.get("loc", ())) or "setting"
+        message = problem.get("msg", str(exc))
+        err.print(f"error: invalid {where}: {message}", markup=False, highlight=False)
+        sys.exit(1)
     except SystemExit:
         raise
     except Exception as exc:  # last resort: never show a traceback to a user

@@ -104,15 +104,19 @@ def _resolve(label: str, hits: list[LineHit]) -> LineHit | None:
 
 
 def supports(line_text: str, question: str, answer: str) -> bool:
-    """Does this line state the claim? The short answer must appear in it; with no short
-    answer, the line must share most of the question's words."""
+    """Does this line state the claim? The short answer must appear in it, and the line must
+    be about the question (share at least one of its words), so a line that merely contains
+    the string ("answer 42") does not vouch for it; with no short answer, the line must share
+    most of the question's words."""
+    wanted = set(terms(question))
+    present = set(terms(line_text))
     if answer:
         key = normalise(answer)
-        return bool(key) and f" {key} " in f" {normalise(line_text)} "
-    wanted = set(terms(question))
+        stated = bool(key) and f" {key} " in f" {normalise(line_text)} "
+        return stated and (not wanted or bool(wanted & present))
     if not wanted:
         return False
-    return len(wanted & set(terms(line_text))) / len(wanted) >= _SUPPORT_OVERLAP
+    return len(wanted & present) / len(wanted) >= _SUPPORT_OVERLAP
 
 
 def verify(parsed: _Parsed, question: str, hits: list[LineHit]) -> tuple[list[LineHit], int]:

@@ -59,6 +59,10 @@ class ChromaServer:
         )
         wait_for_port(self.port, self.proc, 60)
 
+    def start_again(self) -> None:
+        """Restart on the same port and data, as an operator would after an outage."""
+        self.start()
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

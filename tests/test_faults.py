@@ -1,0 +1,150 @@
+"""Faults a deployed index meets: a killed ingest, a Chroma server that goes away, a damaged
+or foreign data directory, two writers at once. Each ends in a clear message and an index
+that is whole."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chromadb
+import pytest
+from chromadb.config import Settings as ChromaSettings
+
+from index import IndexConfig, StoreUnavailableError, ingest, open_store
+from qa import Assistant, QAError
+from tests.conftest import REPO, SEEDS
+from tests.support.servers import ChromaServer
+
+DRONES = "How many drones were shot down?"
+
+
+def qa_process(*args: str, data: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", *args],
+        env={**os.environ, "PYTHONPATH": str(REPO), "QA_DATA_DIR": str(data)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def big_corpus(folder: Path, lines: int = 3000) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in SEEDS.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    text = "\n".join(
+        f"Depot {i} stored {i * 3} crates of apples in week {i % 52}." for i in range(lines)
+    )
+    (folder / "zz_big.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_kill_9_during_a_large_index_then_index_again_gives_a_clean_build(
+    tmp_path, embed_model
+) -> None:
+    corpus = big_corpus(tmp_path / "corpus")
+    killed = tmp_path / "killed"
+    proc = qa_process("index", str(corpus), data=killed)
+    deadline = time.monotonic() + 120
+    start_size = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        chroma = killed / "chroma"
+        if chroma.exists():
+            size = folder_bytes(chroma)
+            start_size = start_size or size
+            if size > start_size + 300_000:  # embedded chunks are being written
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the ingest finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+
+    config = IndexConfig(data_dir=killed, collection="qa-sources")
+    again = ingest(config, [corpus], embed_model=embed_model, progress=False)
+    clean_config = IndexConfig(data_dir=tmp_path / "clean", collection="qa-sources")
+    clean = ingest(clean_config, [corpus], embed_model=embed_model, progress=False)
+    assert again.chunks_total == clean.chunks_total
+    assert "zz_big.txt" in again.repaired + again.new
+    chunks = list(open_store(config).iter_chunks())
+    assert len({(c.source, c.line, c.col_start) for c in chunks}) == len(chunks)
+    a = Assistant(data_dir=killed, corpus=corpus).ask(DRONES)
+    b = Assistant(data_dir=tmp_path / "clean", corpus=corpus).ask(DRONES)
+    assert (a.answer, a.citations) == (b.answer, b.citations)
+
+
+def test_a_stopped_chroma_server_is_a_clear_error_and_a_restart_recovers(tmp_path) -> None:
+    server = ChromaServer(tmp_path / "srv")
+    server.start()
+    try:
+        assistant = Assistant(corpus=SEEDS, data_dir=tmp_path / "d", chroma_url=server.url)
+        assert assistant.ask(DRONES).answer == "88"
+        server.stop()
+        started = time.monotonic()
+        with pytest.raises(QAError, match="cannot reach Chroma"):
+            assistant.ask(DRONES)
+        assert time.monotonic() - started < 5
+        server.start_again()
+        assert assistant.ask(DRONES).answer == "88"
+    finally:
+        server.stop()
+
+
+def test_a_damaged_data_directory_names_the_fix_and_deletes_nothing(tmp_path) -> None:
+    data = tmp_path / "d"
+    Assistant(corpus=SEEDS, data_dir=data)
+    sqlite = data / "chroma" / "chroma.sqlite3"
+    sqlite.write_bytes(b"this is not a database" * 100)
+    before = sorted(p.name for p in (data / "chroma").iterdir())
+    with pytest.raises(QAError, match=r"qa index --rebuild"):
+        Assistant(corpus=SEEDS, data_dir=data)
+    assert sorted(p.name for p in (data / "chroma").iterdir()) == before
+    assert sqlite.read_bytes().startswith(b"this is not a database")
+
+    result = qa_process("index", str(SEEDS), "--rebuild", data=data)
+    out, err = result.communicate(timeout=300)
+    assert result.returncode == 0, err
+    assert "2 new" in out
+    assert list(data.glob("chroma.damaged-*")), "the damaged index was kept aside, not deleted"
+    assert Assistant(corpus=SEEDS, data_dir=data).ask(DRONES).answer == "88"
+
+
+def test_a_foreign_collection_is_not_touched(tmp_path) -> None:
+    data = tmp_path / "d"
+    client = chromadb.PersistentClient(
+        path=str(data / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    foreign = client.create_collection("qa-sources", embedding_function=None)
+    foreign.add(ids=["theirs"], embeddings=[[0.1, 0.2, 0.3]], documents=["their data"])
+    del client
+    with pytest.raises(StoreUnavailableError, match="not written by this tool.*--rebuild"):
+        open_store(IndexConfig(data_dir=data, collection="qa-sources"))
+    with pytest.raises(QAError, match="not written by this tool"):
+        Assistant(corpus=SEEDS, data_dir=data)
+
+
+def test_two_index_runs_at_once_leave_one_consistent_index(tmp_path) -> None:
+    corpus = big_corpus(tmp_path / "corpus", lines=800)
+    data = tmp_path / "d"
+    first = qa_process("index", str(corpus), data=data)
+    time.sleep(0.5)
+    second = qa_process("index", str(corpus), data=data)
+    out1, err1 = first.communicate(timeout=300)
+    out2, err2 = second.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, err1 + err2
+    assert "Traceback" not in err1 + err2
+    summaries = [out1.strip().splitlines()[-1], out2.strip().splitlines()[-1]]
+    assert any("3 new" in s for s in summaries)
+    assert any("0 new, 0 changed, 3 unchanged" in s for s in summaries)
+    store = open_store(IndexConfig(data_dir=data, collection="qa-sources"))
+    chunks = list(store.iter_chunks())
+    assert len(chunks) == 60 + 800
+    assert len({(c.source, c.line, c.col_start) for c in chunks}) == len(chunks)
