@@ -5,18 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.runner import METRIC_KEYS, QuestionResult
+from evals.runner import METRIC_KEYS, RATE_KEYS, QuestionResult
 
-_PERCENT = {
-    "answer_em",
-    "answer_f1",
-    "citation_precision",
-    "citation_recall",
-    "abstention_accuracy",
-    "false_abstention_rate",
-    "retrieval_recall_at_1",
-    "retrieval_recall_at_5",
-}
+_PERCENT = frozenset(RATE_KEYS)
 
 
 def write_json(

@@ -110,9 +110,10 @@ def _client(config: IndexConfig) -> Any:
 class ChunkStore:
     """One collection of line-addressed chunks."""
 
-    def __init__(self, config: IndexConfig, collection: Any) -> None:
+    def __init__(self, config: IndexConfig, collection: Any, client: Any) -> None:
         self.config = config
         self.collection = collection
+        self.client = client
         self.vector_store = ChromaVectorStore(chroma_collection=collection)
 
     @property
@@ -167,6 +168,10 @@ class ChunkStore:
             if len(page["ids"]) < _PAGE:
                 return
             offset += _PAGE
+
+    def drop(self) -> None:
+        """Delete the whole collection."""
+        self.client.delete_collection(self.collection.name)
 
     def source_of(self, chunk_id: str) -> str:
         got = self.collection.get(ids=[chunk_id], include=["metadatas"])
@@ -252,7 +257,7 @@ def open_store(config: IndexConfig, create: bool = False, rebuild: bool = False)
             f"cannot open collection {config.collection!r} ({_one_line(err)}); "
             "if the index is damaged, rebuild it with `qa index --rebuild`"
         ) from err
-    store = ChunkStore(config, collection)
+    store = ChunkStore(config, collection, client)
     meta = collection.metadata or {}
     if meta.get("qa_schema") != SCHEMA_VERSION or not store.embed_model_name:
         raise StoreUnavailableError(

@@ -121,6 +121,13 @@ class Assistant:
                 self.retriever.invalidate()
             return known
 
+    def drop_index(self) -> None:
+        """Delete this assistant's whole collection (evaluations index into a scratch one and
+        must not leave it behind on a shared Chroma server)."""
+        with self._lock:
+            self.store.drop()
+            self.retriever.invalidate()
+
     def documents(self) -> dict[str, int]:
         """Indexed documents and their line counts."""
         return {s: e.doc_lines for s, e in sorted(self.store.manifest().items())}
@@ -239,7 +246,7 @@ class Assistant:
         return f"{question} {previous}", previous
 
     def _extract(self, question: str, hits: list[LineHit], context: str) -> Draft:
-        keyword = self.retriever.keyword_index()
+        keyword = self.retriever.current_keyword_index()
         return self.extractive.answer(
             question, hits, keyword.idf, context=context, neighbours=self.retriever.line_text
         )
@@ -266,9 +273,12 @@ class Assistant:
         )
 
 
-def _pieces(text: str) -> Iterator[str]:
-    """Stream a finished reply in word-sized pieces, so every caller renders the same way."""
-    yield from re.findall(r"\S+\s*|\s+", text)
+def _pieces(text: str, words: int = 6) -> Iterator[str]:
+    """Stream a finished reply a few words at a time: every caller renders the same way, and
+    a page redraws a handful of times rather than once per word."""
+    tokens = re.findall(r"\S+\s*|\s+", text)
+    for start in range(0, len(tokens), words):
+        yield "".join(tokens[start : start + words])
 
 
 def _join(first: str | None, second: str | None) -> str | None:

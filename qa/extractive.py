@@ -16,10 +16,11 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from qa.questions import Kind, Question, classify
 from qa.retrieval import LineHit
-from qa.spans import Span, Token, candidates, tokenize
+from qa.spans import Span, Token, candidates, is_title_word, tokenize
 from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms
 
 # Abstention thresholds, chosen on a sample of SQuAD 2.0 dev questions (`qa eval --format
@@ -59,6 +60,21 @@ class ScoredLine:
     coverage: float
     support: float
     missing_entities: list[str] = field(default_factory=list)
+
+    @cached_property
+    def cumulative(self) -> list[float]:
+        """Clause-break distance summed up to each token (computed once per line)."""
+        out = [0.0]
+        for gap in _gaps(self):
+            out.append(out[-1] + gap)
+        return out
+
+    @cached_property
+    def positions(self) -> dict[str, list[int]]:
+        where: dict[str, list[int]] = {}
+        for i, term in enumerate(self.stems):
+            where.setdefault(term, []).append(i)
+        return where
 
 
 @dataclass
@@ -159,15 +175,12 @@ def _distance(i: int, span: Span, cumulative: list[float]) -> float:
 
 def _proximity(span: Span, line: ScoredLine, weights: _Weighted) -> float:
     """How strongly the question's words cluster around the span, 0..1."""
-    gaps = _gaps(line)
-    cumulative = [0.0]
-    for g in gaps:
-        cumulative.append(cumulative[-1] + g)
+    cumulative = line.cumulative
     total = 0.0
     for term, weight in weights.weights.items():
         best = math.inf
-        for i, s in enumerate(line.stems):
-            if s == term and not (span.first <= i <= span.last):
+        for i in line.positions.get(term, ()):
+            if not (span.first <= i <= span.last):
                 best = min(best, _distance(i, span, cumulative))
         if best < math.inf:
             total += weight * math.exp(-(best - 1) / _PROXIMITY_SCALE)
@@ -245,6 +258,9 @@ class ExtractiveAnswerer:
                 return Draft(asked, _best_clause(best, extended), [best], best.support, False)
             return Draft(asked, "", [], scored[0].support, abstained=True)
 
+        if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE):
+            _fold_short_names(totals)
+
         # The best line's score, plus a share of every other line that agrees with it.
         def agreed(k: str) -> float:
             ranked = sorted(totals[k], reverse=True)
@@ -265,6 +281,24 @@ class ExtractiveAnswerer:
         if not cited:
             return Draft(asked, "", [], scored[0].support, abstained=True)
         return Draft(asked, answer, cited, cited[0].support, False, score=agreed(key))
+
+
+def _fold_short_names(totals: dict[str, list[float]]) -> None:
+    """A line that says "Lovelace" supports "Ada Lovelace" too: count it for the full name.
+    Titles are not part of a name: "Countess Ada Lovelace" counts for "Ada Lovelace"."""
+    merged = {k: list(v) for k, v in totals.items()}
+    for short in totals:
+        words = set(short.split())
+        supersets = [k for k in totals if k != short and words < set(k.split())]
+        for full in supersets:
+            extra = set(full.split()) - words
+            if all(is_title_word(w) for w in extra):
+                merged[short] += totals[full]  # the longer form only adds titles
+        names = [k for k in supersets if not all(is_title_word(w) for w in set(k.split()) - words)]
+        if names:
+            shortest = min(names, key=lambda k: len(k.split()))
+            merged[shortest] += totals[short]
+    totals.update(merged)
 
 
 def _counts_the_right_thing(asked: Question, span: Span, line: ScoredLine) -> float:

@@ -4,6 +4,7 @@ through llama-index's vector store) plus keyword (BM25 via bm25s), fused by rank
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from llama_index.core.vector_stores.types import VectorStoreQuery
 from index import ChunkStore, join_pieces
 from qa.text import idf, terms
 
+FRESHNESS_S = 2.0
 RRF_K = 60  # the constant from Cormack et al. (2009); rank fusion is robust to it
 
 
@@ -90,11 +92,20 @@ class HybridRetriever:
         self.embed_model = embed_model
         self._keyword: KeywordIndex | None = None
         self._keyword_count = -1
+        self._checked = 0.0
         self._lock = threading.Lock()
 
     def keyword_index(self) -> KeywordIndex:
-        count = self.store.count()
+        """The keyword index for the collection as it is now. Changes made through this
+        process invalidate it at once; changes by another process (a `qa index` run beside a
+        chat page) are noticed by the chunk count, checked at most every `FRESHNESS_S`
+        seconds because counting costs ~10 ms at 100k chunks, a third of a whole answer."""
         with self._lock:
+            now = time.monotonic()
+            if self._keyword is not None and now - self._checked < FRESHNESS_S:
+                return self._keyword
+            count = self.store.count()
+            self._checked = now
             if self._keyword is None or count != self._keyword_count:
                 self._keyword = KeywordIndex.build(self.store)
                 self._keyword_count = count
@@ -150,6 +161,11 @@ class HybridRetriever:
         for hit in hits:
             hit.text = join_pieces(keyword.lines.get(hit.key, []))
 
+    def current_keyword_index(self) -> KeywordIndex:
+        """The keyword index the last query used: answering that query looks words and
+        neighbouring lines up in it without re-checking the collection each time."""
+        return self._keyword or self.keyword_index()
+
     def line_text(self, source: str, line: int) -> str | None:
-        parts = self.keyword_index().lines.get((source, line))
+        parts = self.current_keyword_index().lines.get((source, line))
         return join_pieces(parts) if parts else None

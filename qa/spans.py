@@ -246,6 +246,8 @@ def name_spans(line: str, tokens: list[Token]) -> list[Span]:
             nxt = tokens[last + 1]
             if line[tokens[last].end : nxt.start].strip():  # "Smith, Jones": two names
                 break
+            if _possessive(tokens[last].text):  # "Norway's Oslo": the owner ends the name
+                break
             if _capitalised(nxt) or (
                 nxt.text.lower() in _NAME_JOINERS
                 and last + 2 < len(tokens)
@@ -262,14 +264,32 @@ def name_spans(line: str, tokens: list[Token]) -> list[Span]:
             first += 1
         if first <= last:
             whole = _span(line, tokens, first, last)
+            if _possessive(tokens[last].text):
+                # The owner of something ("Norway's capital") is rarely the thing asked for.
+                cut = len(whole.text) - 2
+                whole = Span(whole.text[:cut], whole.start, whole.end - 2, first, last, 0.4)
             spans.append(whole)
             head = first
             while head < last and tokens[head].text.lower().rstrip(".") in _TITLES:
                 head += 1
             if head != first:
-                spans.append(_span(line, tokens, head, last))
+                stripped = _span(line, tokens, head, last)
+                if _possessive(tokens[last].text):
+                    stripped = Span(
+                        stripped.text[:-2], stripped.start, stripped.end - 2, head, last, 0.4
+                    )
+                spans.append(stripped)
         i = last + 1
     return [s for s in spans if not _only_calendar(s.text)]
+
+
+def is_title_word(word: str) -> bool:
+    """An office, honorific or nationality word ("chancellor", "dr", "norwegian")."""
+    return word.lower().rstrip(".") in _TITLES or bool(_DEMONYM.match(word.capitalize()))
+
+
+def _possessive(text: str) -> bool:
+    return text.endswith(("’s", "'s")) and len(text) > 2
 
 
 def _only_calendar(text: str) -> bool:
@@ -291,7 +311,9 @@ def person_spans(line: str, tokens: list[Token]) -> list[Span]:
             prior = 0.3
         else:
             prior = 0.7
-        spans.append(Span(span.text, span.start, span.end, span.first, span.last, prior))
+        spans.append(
+            Span(span.text, span.start, span.end, span.first, span.last, prior * span.prior)
+        )
     return spans
 
 
@@ -300,7 +322,9 @@ def entity_spans(line: str, tokens: list[Token]) -> list[Span]:
     for span in name_spans(line, tokens):
         single = span.last == span.first
         prior = 0.4 if single and _DEMONYM.match(span.text) else 1.0
-        spans.append(Span(span.text, span.start, span.end, span.first, span.last, prior))
+        spans.append(
+            Span(span.text, span.start, span.end, span.first, span.last, prior * span.prior)
+        )
     return spans
 
 
@@ -334,7 +358,7 @@ def place_spans(line: str, tokens: list[Token]) -> list[Span]:
     spans = []
     for span in name_spans(line, tokens):
         cue = tokens[span.first - 1].text.lower() if span.first > 0 else ""
-        prior = _PLACE_CUES.get(cue, 0.4)
+        prior = _PLACE_CUES.get(cue, 0.4) * span.prior
         spans.append(Span(span.text, span.start, span.end, span.first, span.last, prior))
     return spans
 

@@ -148,3 +148,62 @@ def test_two_index_runs_at_once_leave_one_consistent_index(tmp_path) -> None:
     chunks = list(store.iter_chunks())
     assert len(chunks) == 60 + 800
     assert len({(c.source, c.line, c.col_start) for c in chunks}) == len(chunks)
+
+
+def test_an_llm_endpoint_that_is_down_gives_the_extractive_answer_in_time(seed_data_dir) -> None:
+    from tests.support.servers import free_port
+
+    assistant = Assistant(
+        corpus=SEEDS,
+        data_dir=seed_data_dir,
+        llm_model="openai/stub",
+        llm_api_base=f"http://127.0.0.1:{free_port()}/v1",
+        llm_api_key="sk-test",
+        llm_timeout=2.0,
+    )
+    started = time.monotonic()
+    answer = assistant.ask(DRONES)
+    assert time.monotonic() - started < 2.0 + 1.0
+    assert answer.mode == "extractive" and answer.answer == "88"
+    assert answer.notice and "the LLM failed" in answer.notice
+
+
+def test_ask_chat_and_eval_work_the_same_on_a_chroma_server(tmp_path) -> None:
+    from gradio_client import Client
+
+    from tests.test_chat_page import ChatServer
+
+    server = ChromaServer(tmp_path / "srv")
+    server.start()
+    try:
+        env = {"QA_CHROMA_URL": server.url}
+        chat = ChatServer(tmp_path / "d", extra_env=env)
+        try:
+            answer = Client(chat.url, verbose=False).predict(DRONES, [], api_name="/answer")
+            assert answer["answer"] == "88"
+        finally:
+            chat.stop()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "qa.cli",
+                "eval",
+                "--corpus",
+                str(SEEDS),
+                "--questions",
+                str(REPO / "evals" / "gold.jsonl"),
+                "--limit",
+                "6",
+            ],
+            env={**os.environ, "PYTHONPATH": str(REPO), **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "| n_questions | 6.0 |" in result.stdout
+        assert not (tmp_path / ".qa-data" / "chroma").exists()
+    finally:
+        server.stop()
