@@ -47,6 +47,7 @@ def _progress(console: Console) -> Progress:
 
 
 def run_eval(
+    ctx: typer.Context,
     corpus: Annotated[Path | None, typer.Option(help="The documents (gold format).")] = None,
     questions: Annotated[Path, typer.Option(help="Gold JSONL or SQuAD JSON.")] = Path(
         "evals/gold.jsonl"
@@ -59,6 +60,8 @@ def run_eval(
     baseline: Annotated[bool, typer.Option(help="Also score stock llama-index.")] = False,
 ) -> None:
     """Score the answerer on a question set; prints the metrics table."""
+    # `qa --chroma-url ... eval` hands over its settings; `python -m evals.run` reads them.
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
         corpus_dir, qs = load_questions(corpus, questions, fmt, Path(scratch))
@@ -66,7 +69,7 @@ def run_eval(
         with _progress(console) as bar:
             task = bar.add_task(f"asking {len(qs)} questions", total=len(qs))
             metrics, results = evaluate(
-                corpus_dir, qs, settings=Settings(), on_progress=lambda n: bar.advance(task, n)
+                corpus_dir, qs, settings=settings, on_progress=lambda n: bar.advance(task, n)
             )
         base = None
         if baseline:

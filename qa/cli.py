@@ -49,7 +49,8 @@ def _global(
         str | None, typer.Option(help="Embedding model: local default or a litellm name.")
     ] = None,
 ) -> None:
-    ctx.obj = Settings().with_overrides(
+    base = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+    ctx.obj = base.with_overrides(
         data_dir=data_dir, chroma_url=chroma_url, collection=collection, embed_model=embed_model
     )
 
@@ -138,7 +139,7 @@ def eval_command(ctx: typer.Context) -> None:
     sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     sub.command()(run_eval)
     try:
-        sub(args=list(ctx.args), prog_name="qa eval", standalone_mode=False)
+        sub(args=list(ctx.args), prog_name="qa eval", standalone_mode=False, obj=_settings(ctx))
     except (ValueError, OSError) as exc:
         raise Fail(str(exc)) from exc
 
@@ -170,8 +171,10 @@ def chat_command(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure a user can cause ends as one line on stderr."""
+    settings: Settings | None = None
     try:
-        app(args=argv, standalone_mode=False)
+        settings = Settings()  # read once; flags override it per command
+        app(args=argv, standalone_mode=False, obj=settings)
     except (Fail, IndexError_) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(130)
-        if Settings().debug:
+        if settings is not None and settings.debug:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         err.print(

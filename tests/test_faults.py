@@ -184,10 +184,12 @@ def test_ask_chat_and_eval_work_the_same_on_a_chroma_server(tmp_path) -> None:
         finally:
             chat.stop()
         result = subprocess.run(
-            [
+            [  # the server named by a global flag this time, not the environment
                 sys.executable,
                 "-m",
                 "qa.cli",
+                "--chroma-url",
+                server.url,
                 "eval",
                 "--corpus",
                 str(SEEDS),
@@ -196,7 +198,7 @@ def test_ask_chat_and_eval_work_the_same_on_a_chroma_server(tmp_path) -> None:
                 "--limit",
                 "6",
             ],
-            env={**os.environ, "PYTHONPATH": str(REPO), **env},
+            env={**os.environ, "PYTHONPATH": str(REPO)},
             capture_output=True,
             text=True,
             timeout=300,
@@ -205,5 +207,33 @@ def test_ask_chat_and_eval_work_the_same_on_a_chroma_server(tmp_path) -> None:
         assert result.returncode == 0, result.stderr
         assert "| n_questions | 6.0 |" in result.stdout
         assert not (tmp_path / ".qa-data" / "chroma").exists()
+        assert not [
+            c
+            for c in chromadb.HttpClient(host="127.0.0.1", port=server.port).list_collections()
+            if c.name.startswith("eval-")
+        ], "scratch collection left"
+        server.stop()  # the flag, not a default, decides where eval goes: now it must fail
+        down = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "qa.cli",
+                "--chroma-url",
+                server.url,
+                "eval",
+                "--corpus",
+                str(SEEDS),
+                "--questions",
+                str(REPO / "evals" / "gold.jsonl"),
+                "--limit",
+                "2",
+            ],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert down.returncode == 1 and "cannot reach Chroma" in down.stderr
     finally:
         server.stop()
