@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from index.chunking import LineChunker, doc_prefix
 from index.config import IndexConfig
 from index.embeddings import make_embed_model
-from index.errors import IndexError_
+from index.errors import IndexError_, first_line
 from index.loaders import LoadedText, Skipped, discover, read_source
 from index.store import ChunkStore, DocEntry, open_store, writer_lock
 
@@ -193,9 +193,9 @@ def _embed_and_store(
             except IndexError_:
                 raise
             except Exception as err:
-                text = str(err).strip()
-                first = text.splitlines()[0] if text else type(err).__name__
-                raise IndexError_(f"embedding failed with {model.model_name}: {first}") from err
+                raise IndexError_(
+                    f"embedding failed with {model.model_name}: {first_line(err)}"
+                ) from err
             for node, vector in zip(batch, vectors, strict=True):
                 node.embedding = vector
             writes.append(writer.submit(store.add, batch))

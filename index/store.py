@@ -25,6 +25,7 @@ from index.errors import (
     IndexError_,
     ModelMismatchError,
     StoreUnavailableError,
+    first_line,
 )
 
 SCHEMA_VERSION = 1
@@ -62,11 +63,6 @@ class StoredChunk:
     col_end: int
 
 
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-
 def _client(config: IndexConfig) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -88,7 +84,7 @@ def _client(config: IndexConfig) -> Any:
             client.heartbeat()
         except Exception as err:  # chromadb raises assorted transport errors
             raise StoreUnavailableError(
-                f"cannot reach Chroma at {config.chroma_url} ({_one_line(err)}); "
+                f"cannot reach Chroma at {config.chroma_url} ({first_line(err)}); "
                 "is `chroma run` started?"
             ) from err
         return client
@@ -102,7 +98,7 @@ def _client(config: IndexConfig) -> Any:
 
         SharedSystemClient.clear_system_cache()
         raise StoreUnavailableError(
-            f"cannot open the index at {config.chroma_path} ({_one_line(err)}); "
+            f"cannot open the index at {config.chroma_path} ({first_line(err)}); "
             "if it is damaged, rebuild it with `qa index --rebuild`"
         ) from err
 
@@ -254,7 +250,7 @@ def open_store(config: IndexConfig, create: bool = False, rebuild: bool = False)
         raise
     except Exception as err:
         raise StoreUnavailableError(
-            f"cannot open collection {config.collection!r} ({_one_line(err)}); "
+            f"cannot open collection {config.collection!r} ({first_line(err)}); "
             "if the index is damaged, rebuild it with `qa index --rebuild`"
         ) from err
     store = ChunkStore(config, collection, client)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from index import CollectionMissingError, IndexError_, IngestReport, StoredLine, ingest, open_store
 from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
+from index.errors import first_line
 from qa.extractive import Draft, ExtractiveAnswerer
 from qa.questions import classify, looks_like_follow_up
 from qa.retrieval import HybridRetriever, LineHit
@@ -180,10 +181,10 @@ class Assistant:
         except Exception as err:
             if self.settings.chroma_url:
                 raise QAError(
-                    f"cannot reach Chroma at {self.settings.chroma_url} ({_first_line(err)}); "
+                    f"cannot reach Chroma at {self.settings.chroma_url} ({first_line(err)}); "
                     "is `chroma run` started?"
                 ) from err
-            raise QAError(f"retrieval failed: {_first_line(err)}") from err
+            raise QAError(f"retrieval failed: {first_line(err)}") from err
         retrieved = time.perf_counter()
 
         use_llm = self._llm is not None and mode != "extractive"
@@ -284,8 +285,3 @@ def _pieces(text: str, words: int = 6) -> Iterator[str]:
 def _join(first: str | None, second: str | None) -> str | None:
     parts = [p for p in (first, second) if p]
     return "; ".join(parts) if parts else None
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
