@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, REPO, SEEDS
+from tests.conftest import ARTIFACTS, SEEDS
 from tests.support.browser import browser_page, chromium_missing_reason
+from tests.support.cli import run_qa, start_qa
 from tests.support.servers import free_port, wait_for_port
 
 DRONES = "How many drones were shot down?"
@@ -25,19 +25,8 @@ class ChatServer:
     def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.data_dir = data_dir
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "QA_DATA_DIR": str(data_dir),
-            "QA_CORPUS": str(SEEDS),
-            **(extra_env or {}),
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "chat", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        env = {"QA_DATA_DIR": str(data_dir), "QA_CORPUS": str(SEEDS), **(extra_env or {})}
+        self.proc = start_qa("chat", "--port", str(self.port), env=env, stdout=subprocess.DEVNULL)
         wait_for_port(self.port, self.proc, 180)
 
     @property
@@ -100,11 +89,14 @@ def test_the_source_panel_shows_only_indexed_documents(client) -> None:
 
 
 def test_binding_beyond_loopback_without_credentials_is_refused(tmp_path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "chat", "--host", "0.0.0.0", "--port", "1"],
-        env={**os.environ, "PYTHONPATH": str(REPO), "QA_DATA_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
+    result = run_qa(
+        "chat",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "1",
+        cwd=tmp_path,
+        env={"QA_DATA_DIR": str(tmp_path)},
         timeout=120,
     )
     assert result.returncode == 1
@@ -113,11 +105,14 @@ def test_binding_beyond_loopback_without_credentials_is_refused(tmp_path) -> Non
 
 
 def test_credentials_must_be_user_and_password(tmp_path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "chat", "--host", "0.0.0.0", "--auth", "nopassword"],
-        env={**os.environ, "PYTHONPATH": str(REPO), "QA_DATA_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
+    result = run_qa(
+        "chat",
+        "--host",
+        "0.0.0.0",
+        "--auth",
+        "nopassword",
+        cwd=tmp_path,
+        env={"QA_DATA_DIR": str(tmp_path)},
         timeout=120,
     )
     assert result.returncode == 1 and "--auth must be user:password" in result.stderr

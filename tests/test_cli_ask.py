@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
-from tests.conftest import REPO, SEEDS
+from tests.conftest import SEEDS
+from tests.support.cli import run_qa
 from tests.support.servers import free_port
 
 DRONES = "How many drones were shot down?"
 
 
-def qa(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO), **env},
-        timeout=300,
-    )
-
-
 def test_ask_prints_the_reply_and_the_cited_lines(tmp_path, seed_data_dir) -> None:
-    result = qa("ask", DRONES, cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
+    result = run_qa("ask", DRONES, cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("88")
     assert "002_1673a907b0920f4c.txt:29" in result.stdout
@@ -34,7 +21,7 @@ def test_ask_prints_the_reply_and_the_cited_lines(tmp_path, seed_data_dir) -> No
 
 
 def test_ask_json_prints_exactly_one_object_with_the_contract_fields(tmp_path, seed_data_dir):
-    result = qa("ask", DRONES, "--json", cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
+    result = run_qa("ask", DRONES, "--json", cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert {"answer", "text", "abstained", "citations", "mode", "timings"} <= set(data)
@@ -44,7 +31,7 @@ def test_ask_json_prints_exactly_one_object_with_the_contract_fields(tmp_path, s
 
 
 def test_an_abstention_exits_zero(tmp_path, seed_data_dir) -> None:
-    result = qa(
+    result = run_qa(
         "ask",
         "What is the capital of Australia?",
         "--json",
@@ -65,12 +52,12 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_an_empty_question_is_a_one_line_error(tmp_path, seed_data_dir) -> None:
-    result = qa("ask", "   ", cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
+    result = run_qa("ask", "   ", cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
     assert one_line_error(result) == "error: the question is empty"
 
 
 def test_no_index_and_nothing_to_index_is_a_one_line_error(tmp_path) -> None:
-    result = qa(
+    result = run_qa(
         "ask",
         DRONES,
         cwd=tmp_path,
@@ -80,14 +67,14 @@ def test_no_index_and_nothing_to_index_is_a_one_line_error(tmp_path) -> None:
 
 
 def test_an_unreachable_chroma_is_a_one_line_error(tmp_path) -> None:
-    result = qa(
+    result = run_qa(
         "ask", DRONES, cwd=tmp_path, env={"QA_CHROMA_URL": f"http://127.0.0.1:{free_port()}"}
     )
     assert "cannot reach Chroma" in one_line_error(result)
 
 
 def test_ask_builds_the_index_on_first_use(tmp_path) -> None:
-    result = qa(
+    result = run_qa(
         "ask",
         DRONES,
         "--json",

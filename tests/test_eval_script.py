@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from evals.datasets import load_gold
 from evals.runner import METRIC_KEYS
 from tests.conftest import REPO, SEEDS
+from tests.support.cli import run_qa
 from tests.test_index import nl_lines
 
 GOLD = REPO / "evals" / "gold.jsonl"
@@ -21,14 +20,7 @@ SQUAD = REPO.parent / "shared" / "squad" / "dev-v2.0.json"
 
 
 def run_eval(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", "eval", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=600,
-    )
+    return run_qa("eval", *args, cwd=cwd, timeout=600)
 
 
 @pytest.fixture(scope="module")

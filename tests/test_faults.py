@@ -4,10 +4,8 @@ that is whole."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,18 +16,29 @@ from chromadb.config import Settings as ChromaSettings
 from index import IndexConfig, StoreUnavailableError, ingest, open_store
 from qa import Assistant, QAError
 from tests.conftest import REPO, SEEDS
+from tests.support.cli import run_qa, start_qa
 from tests.support.servers import ChromaServer
 
 DRONES = "How many drones were shot down?"
 
 
 def qa_process(*args: str, data: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", *args],
-        env={**os.environ, "PYTHONPATH": str(REPO), "QA_DATA_DIR": str(data)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return start_qa(*args, env={"QA_DATA_DIR": str(data)})
+
+
+def evaluate_on(chroma_url: str, *, limit: int, cwd: Path) -> subprocess.CompletedProcess[str]:
+    gold = str(REPO / "evals" / "gold.jsonl")
+    return run_qa(
+        "--chroma-url",
+        chroma_url,
+        "eval",
+        "--corpus",
+        str(SEEDS),
+        "--questions",
+        gold,
+        "--limit",
+        str(limit),
+        cwd=cwd,
     )
 
 
@@ -183,27 +192,8 @@ def test_ask_chat_and_eval_work_the_same_on_a_chroma_server(tmp_path) -> None:
             assert answer["answer"] == "88"
         finally:
             chat.stop()
-        result = subprocess.run(
-            [  # the server named by a global flag this time, not the environment
-                sys.executable,
-                "-m",
-                "qa.cli",
-                "--chroma-url",
-                server.url,
-                "eval",
-                "--corpus",
-                str(SEEDS),
-                "--questions",
-                str(REPO / "evals" / "gold.jsonl"),
-                "--limit",
-                "6",
-            ],
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=tmp_path,
-        )
+        # the server named by a global flag this time, not the environment
+        result = evaluate_on(server.url, limit=6, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "| n_questions | 6.0 |" in result.stdout
         assert not (tmp_path / ".qa-data" / "chroma").exists()
@@ -213,27 +203,7 @@ def test_ask_chat_and_eval_work_the_same_on_a_chroma_server(tmp_path) -> None:
             if c.name.startswith("eval-")
         ], "scratch collection left"
         server.stop()  # the flag, not a default, decides where eval goes: now it must fail
-        down = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "qa.cli",
-                "--chroma-url",
-                server.url,
-                "eval",
-                "--corpus",
-                str(SEEDS),
-                "--questions",
-                str(REPO / "evals" / "gold.jsonl"),
-                "--limit",
-                "2",
-            ],
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=tmp_path,
-        )
+        down = evaluate_on(server.url, limit=2, cwd=tmp_path)
         assert down.returncode == 1 and "cannot reach Chroma" in down.stderr
     finally:
         server.stop()

@@ -5,16 +5,14 @@ unsupported citation."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from qa import Answer, Assistant, QuestionError
 from qa.extractive import normalise
-from tests.conftest import REPO, SEEDS
+from tests.conftest import SEEDS
+from tests.support.cli import run_qa
 from tests.support.openai_stub import Reply
 from ui.app import ChatPage
 
@@ -102,14 +100,7 @@ CLI_CASES = [
 
 @pytest.mark.parametrize(("case", "args", "expect"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
 def test_cli_input(seed_data_dir: Path, tmp_path: Path, case, args, expect) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO), "QA_DATA_DIR": str(seed_data_dir)},
-    )
+    result = run_qa(*args, cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = [x for x in result.stderr.splitlines() if x.strip()]

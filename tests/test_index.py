@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from index import IndexConfig, ModelMismatchError, ingest, open_store
 from index.errors import IndexError_
 from index.loaders import split_lines
-from tests.conftest import REPO, SEEDS
+from tests.conftest import SEEDS
+from tests.support.cli import run_qa
 from tests.support.servers import ChromaServer, free_port
 
 
@@ -213,21 +212,10 @@ def test_an_unreachable_chroma_server_is_one_clear_line(tmp_path, corpus):
         ingest(config, [corpus], progress=False)
 
 
-def _qa(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-        timeout=300,
-    )
-
-
 def test_cli_indexes_twice_and_reports_zero_changed(tmp_path):
     env = {"QA_DATA_DIR": str(tmp_path / "data")}
-    first = _qa("index", str(SEEDS), cwd=tmp_path, env=env)
-    second = _qa("index", str(SEEDS), cwd=tmp_path, env=env)
+    first = run_qa("index", str(SEEDS), cwd=tmp_path, env=env)
+    second = run_qa("index", str(SEEDS), cwd=tmp_path, env=env)
     assert first.returncode == 0, first.stderr
     assert "2 new" in first.stdout and "60 in the index" in first.stdout
     assert second.returncode == 0, second.stderr
@@ -237,7 +225,7 @@ def test_cli_indexes_twice_and_reports_zero_changed(tmp_path):
 def test_cli_exits_nonzero_with_one_line_when_nothing_can_be_indexed(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = _qa(
+    result = run_qa(
         "index",
         str(empty),
         str(tmp_path / "nope"),

@@ -1,0 +1,42 @@
+"""Running the `qa` command as a user would: a new process, from this checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def qa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), **(extra or {})}
+
+
+def run_qa(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`qa ARGS...` to completion, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=qa_env(env),
+        timeout=timeout,
+    )
+
+
+def start_qa(
+    *args: str, env: dict[str, str] | None = None, stdout: int | IO[Any] = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """`qa ARGS...` left running (a server, or a run a test will kill)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", *args],
+        env=qa_env(env),
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
