@@ -18,16 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from qa.questions import Kind, Question, classify
+from qa.questions import Kind, Question, classify, focus_words
 from qa.retrieval import LineHit
 from qa.spans import Span, Token, candidates, is_title_word, tokenize
-from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms
+from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms, words
 
 # Abstention thresholds, chosen on a sample of SQuAD 2.0 dev questions (`qa eval --format
 # squad`), never on the gold set: below them an answer was more often wrong than right.
 SUPPORT_THRESHOLD = 0.45  # how well the best line covers the question
 SPAN_THRESHOLD = 0.12  # how well the chosen span sits among the question's words
 _NEIGHBOUR_LINES = 2
+_APPOSITION_BOOST = 1.5  # a name renamed by the asked-about noun ("X, a village")
 _PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
 _QUESTION_WORDS = frozenset(
     {
@@ -142,12 +143,25 @@ def score_line(
     tokens = tokenize(hit.text)
     stems = [stem(t.text) for t in tokens]
     present = set(stems)
+    names = {s for s, t in zip(stems, tokens, strict=True) if t.text[:1].isupper()}
+    present |= {e for e in entities if e not in present and any(same_name(e, n) for n in names)}
     coverage = sum(w for t, w in own.weights.items() if t in present) / own.total
     support = 0.6 * coverage + 0.4 * _dense_scaled(hit.dense)
     missing = [e for e in entities if e not in present and e not in neighbour_stems]
     if missing:
         support *= 0.35
     return ScoredLine(hit, tokens, stems, coverage, support, missing)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Stems of one proper name in two forms: a country and its people or language ("china"
+    and "chinese", "brazil" and "brazilian"), a name and its possessive or plural. The shorter,
+    minus a final vowel, must begin the longer, which adds at most four letters."""
+    short, long = sorted((a, b), key=len)
+    if short == long:
+        return True
+    root = short[:-1] if short[-1:] in "aeiouy" else short
+    return len(root) >= 4 and long.startswith(root) and len(long) - len(root) <= 4
 
 
 def _gaps(line: ScoredLine) -> list[float]:
@@ -233,6 +247,7 @@ class ExtractiveAnswerer:
             return Draft(asked, "", [], scored[0].support if scored else 0.0, abstained=True)
 
         question_terms = set(extended.weights)
+        focus = {stem(w) for w in focus_words(question)} - {""}
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
         for line in scored:
@@ -246,6 +261,8 @@ class ExtractiveAnswerer:
                 if not key:
                     continue
                 prior = span.prior * _counts_the_right_thing(asked, span, line)
+                if focus and _renamed_by(span, line, focus):
+                    prior *= _APPOSITION_BOOST
                 score = line.support * prior * (0.25 + 0.75 * _proximity(span, line, extended))
                 seen_here[key] = max(seen_here.get(key, 0.0), score)
                 if key not in best_form or score > best_form[key][0]:
@@ -259,7 +276,7 @@ class ExtractiveAnswerer:
             return Draft(asked, "", [], scored[0].support, abstained=True)
 
         if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE):
-            _fold_short_names(totals)
+            _fold_short_names(totals, question_terms)
 
         # The best line's score, plus a share of every other line that agrees with it.
         def agreed(k: str) -> float:
@@ -283,18 +300,34 @@ class ExtractiveAnswerer:
         return Draft(asked, answer, cited, cited[0].support, False, score=agreed(key))
 
 
-def _fold_short_names(totals: dict[str, list[float]]) -> None:
+def _renamed_by(span: Span, line: ScoredLine, focus: set[str]) -> bool:
+    """Is the span set off by a comma next to the noun the question asks about ("Lystrup, a
+    village", "his aide, Jo Bloggs,")? Apposition is how prose says what a name is."""
+    text = line.hit.text
+    after = text[span.end : span.end + 40]
+    if after.startswith(",") and focus & {stem(w) for w in words(after)[:3]}:
+        return True
+    before = text[max(0, span.start - 40) : span.start].rstrip()
+    return before.endswith(",") and bool(focus & {stem(w) for w in words(before)[-3:]})
+
+
+def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) -> None:
     """A line that says "Lovelace" supports "Ada Lovelace" too: count it for the full name.
-    Titles are not part of a name: "Countess Ada Lovelace" counts for "Ada Lovelace"."""
+    Titles are not part of a name: "Countess Ada Lovelace" counts for "Ada Lovelace", and
+    neither are words the question already says ("Acme Chairman Jo Bloggs" when asked who
+    chairs Acme counts for "Jo Bloggs")."""
+
+    def only_framing(extra: set[str]) -> bool:
+        return all(is_title_word(w) or stem(w) in question_terms for w in extra)
+
     merged = {k: list(v) for k, v in totals.items()}
     for short in totals:
         words = set(short.split())
         supersets = [k for k in totals if k != short and words < set(k.split())]
         for full in supersets:
-            extra = set(full.split()) - words
-            if all(is_title_word(w) for w in extra):
+            if only_framing(set(full.split()) - words):
                 merged[short] += totals[full]  # the longer form only adds titles
-        names = [k for k in supersets if not all(is_title_word(w) for w in set(k.split()) - words)]
+        names = [k for k in supersets if not only_framing(set(k.split()) - words)]
         if names:
             shortest = min(names, key=lambda k: len(k.split()))
             merged[shortest] += totals[short]

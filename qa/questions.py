@@ -99,6 +99,35 @@ def classify(text: str) -> Question:
     return Question(text, Kind.OTHER)
 
 
+_WH = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "how"})
+_AUX = frozenset(
+    {"is", "was", "are", "were", "the", "a", "an", "of", "kind", "type", "sort", "name", "many"}
+)
+
+
+def focus_words(text: str) -> list[str]:
+    """The noun a question asks about ("which *village*", "who is the *president* of"): the
+    first one or two content words after the question word. Spans sitting next to them in a
+    line ("Lystrup, a village") are likely answers."""
+    found = re.findall(r"[\w'’-]+", text.lower())
+    for i, word in enumerate(found):
+        if word not in _WH:
+            continue
+        out: list[str] = []
+        for nxt in found[i + 1 :]:
+            if nxt in _AUX and not out:
+                continue
+            if (
+                nxt in _AUX
+                or nxt in ("did", "does", "do", "has", "had", "have", "will")
+                or (len(out) == 2)
+            ):
+                break
+            out.append(nxt)
+        return out
+    return []
+
+
 def looks_like_follow_up(text: str) -> bool:
     """Short questions that lean on the previous turn ("And how many were repaired?")."""
     return bool(_FOLLOW_UP.search(text.strip())) or len(text.split()) <= 4

@@ -57,7 +57,7 @@ _TITLE_TEXT = """
 president vice prime minister secretary chancellor deputy foreign mr mrs ms dr sir dame pope
 king queen prince princess general gen col colonel captain lord lady senator governor mayor
 judge justice rev reverend saint st chief ambassador commissioner spokesperson spokesman
-spokeswoman professor prof minister
+spokeswoman professor prof minister chairman chairwoman chair director ceo
 """
 _TITLES = frozenset(_TITLE_TEXT.split())
 _NAME_JOINERS = frozenset(
@@ -272,6 +272,13 @@ def name_spans(line: str, tokens: list[Token]) -> list[Span]:
             head = first
             while head < last and tokens[head].text.lower().rstrip(".") in _TITLES:
                 head += 1
+            # An office named by its organisation ("Acme Corp Chairman Jo Bloggs"): the name is
+            # what follows the last title word.
+            titled = [k for k in range(head, last) if tokens[k].text.lower().rstrip(".") in _TITLES]
+            if titled:
+                head = titled[-1] + 1
+                while head < last and tokens[head].text.lower() in _NAME_JOINERS:
+                    head += 1
             if head != first:
                 stripped = _span(line, tokens, head, last)
                 if _possessive(tokens[last].text):
@@ -357,10 +364,24 @@ def phrase_spans(line: str, tokens: list[Token], question_stems: set[str]) -> li
 def place_spans(line: str, tokens: list[Token]) -> list[Span]:
     spans = []
     for span in name_spans(line, tokens):
-        cue = tokens[span.first - 1].text.lower() if span.first > 0 else ""
-        prior = _PLACE_CUES.get(cue, 0.4) * span.prior
+        prior = _place_cue(tokens, span.first) * span.prior
         spans.append(Span(span.text, span.start, span.end, span.first, span.last, prior))
     return spans
+
+
+def _place_cue(tokens: list[Token], first: int) -> float:
+    """How strongly the words before a name say it is a place: "in Oslo", and also "in the
+    northern Oslo" (a determiner and up to two lower-case modifiers may come between)."""
+    for back in range(1, 4):
+        if first - back < 0:
+            break
+        word = tokens[first - back].text
+        cue = _PLACE_CUES.get(word.lower())
+        if cue is not None:
+            return cue
+        if not (word.islower() and word.isalpha()):
+            break
+    return 0.4
 
 
 def quote_spans(line: str, tokens: list[Token]) -> list[Span]:

@@ -127,6 +127,9 @@ The mayor, Helena Strand, was elected in March 2021.
 The annual herring festival lasts three days and draws about 9,000 visitors.
 Ferries leave for Kessel Island every morning at 7am.
 The lighthouse, painted red and white, stands 38 metres tall.
+Northern Shipping Board Chairman Tomas Eriksen and the harbour master met on Friday.
+The fishing fleet moved to Ostvik, a village near Hallen Fjord, in 1990.
+Canadian Prime Minister Anna Leclerc toured the harbour in 2019.
 """
 
 
@@ -147,6 +150,10 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         ("How long does the herring festival last?", "three days", 4),
         ("Where do the ferries go?", "Kessel Island", 5),
         ("How tall is the lighthouse?", "38 metres", 6),
+        # a name renamed by the asked-about noun across a comma
+        ("Which village did the fishing fleet move to?", "Ostvik", 8),
+        # a country and its adjective name the same thing
+        ("Who is Canada's prime minister?", "Anna Leclerc", 9),
     ],
 )
 def test_it_answers_questions_about_a_corpus_it_has_never_seen(town, question, expected, line):
@@ -157,6 +164,12 @@ def test_it_answers_questions_about_a_corpus_it_has_never_seen(town, question, e
     assert ("marlow.md", line) in {(c.source, c.line_start) for c in answer.citations}
     for c in answer.citations:
         assert normalise(answer.answer) in normalise(c.quote)
+
+
+def test_a_name_after_an_organisations_title_is_given_without_the_organisation(town) -> None:
+    answer = town.ask("Who is the chairman of the Northern Shipping Board?")
+    assert answer.answer == "Tomas Eriksen"
+    assert ("marlow.md", 7) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_it_declines_what_a_new_corpus_does_not_say(town: Assistant) -> None:
