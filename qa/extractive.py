@@ -20,7 +20,7 @@ from functools import cached_property
 
 from qa.questions import Kind, Question, classify, focus_words
 from qa.retrieval import LineHit
-from qa.spans import Span, Token, candidates, is_title_word, tokenize
+from qa.spans import PLACE_CUES, Span, Token, candidates, is_title_word, tokenize
 from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms, words
 
 # Abstention thresholds, chosen on a sample of SQuAD 2.0 dev questions (`qa eval --format
@@ -28,6 +28,7 @@ from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms, words
 SUPPORT_THRESHOLD = 0.45  # how well the best line covers the question
 SPAN_THRESHOLD = 0.12  # how well the chosen span sits among the question's words
 _NEIGHBOUR_LINES = 2
+_DETERMINERS = frozenset({"a", "an", "the", "his", "her", "its", "their", "our", "this", "that"})
 _APPOSITION_BOOST = 1.5  # a name renamed by the asked-about noun ("X, a village")
 _PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
 _QUESTION_WORDS = frozenset(
@@ -301,14 +302,32 @@ class ExtractiveAnswerer:
 
 
 def _renamed_by(span: Span, line: ScoredLine, focus: set[str]) -> bool:
-    """Is the span set off by a comma next to the noun the question asks about ("Lystrup, a
-    village", "his aide, Jo Bloggs,")? Apposition is how prose says what a name is."""
+    """Is the span set off by a comma next to a noun phrase headed by the noun the question
+    asks about ("Lystrup, a village near...", "his aide, Jo Bloggs,")? Apposition is how
+    prose says what a name is. Only the phrase's head counts: in "the US envoy, Jo Bloggs"
+    Bloggs is an envoy, not something "US"."""
     text = line.hit.text
-    after = text[span.end : span.end + 40]
-    if after.startswith(",") and focus & {stem(w) for w in words(after)[:3]}:
-        return True
-    before = text[max(0, span.start - 40) : span.start].rstrip()
-    return before.endswith(",") and bool(focus & {stem(w) for w in words(before)[-3:]})
+    after = text[span.end : span.end + 60]
+    if after.startswith(","):
+        phrase = words(re.split(r"[,.;:()–—]", after[1:], maxsplit=1)[0])
+        while phrase and phrase[0].lower() in _DETERMINERS:
+            phrase = phrase[1:]
+        head = ""
+        for i, word in enumerate(phrase):  # "a village near X": the noun before "near"
+            low = word.lower()
+            if low in STOPWORDS or low in PLACE_CUES or (i and word[:1].isupper()):
+                break
+            head = word
+        if head and stem(head) in focus:
+            return True
+    before = text[max(0, span.start - 60) : span.start].rstrip()
+    if not before.endswith(","):
+        return False
+    previous = words(before)
+    heads = previous[-1:]
+    if len(previous) >= 3 and previous[-2].lower() == "of":  # "secretary of state, X"
+        heads.append(previous[-3])
+    return any(stem(w) in focus for w in heads)
 
 
 def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) -> None:
@@ -343,10 +362,11 @@ def _counts_the_right_thing(asked: Question, span: Span, line: ScoredLine) -> fl
     after = line.tokens[span.last + 1 : span.last + 4]
     if any(stem(t.text) == target for t in after):
         return 1.3
-    content = [t for t in after if t.text.lower() not in STOPWORDS]
-    if content and content[0].text.islower() and content[0].text.endswith("s"):
+    # "25 Acme drones": a capitalised word between the number and its noun is a modifier.
+    content = [t for t in after if t.text.lower() not in STOPWORDS and t.text.islower()]
+    if any(t.text.endswith("s") for t in content[:2]):  # "25 attack drones"
         if target not in line.stems:
-            return 0.3
+            return 0.15  # it counts something the question did not ask about
         return 0.6
     return 1.0 if target in line.stems else 0.7
 

@@ -68,7 +68,7 @@ _FOLLOW_UP = re.compile(
 class Question:
     text: str
     kind: Kind
-    unit: str = ""  # for TIME: year / day / date / month / time, when the question names it
+    unit: str = ""  # TIME: year / day / date / month / time when named; ENTITY: "name"
     counted: str = ""  # for "how many X": the word X, which a good answer's number counts
 
     @property
@@ -92,6 +92,8 @@ def classify(text: str) -> Question:
             unit = ""
             if kind is Kind.TIME and (m := _TIME_UNIT.search(low)):
                 unit = m.group(1)
+            if kind is Kind.ENTITY and re.search(r"\bname\b", low):
+                unit = "name"
             counted = ""
             if kind is Kind.NUMBER and (m := _COUNTED.search(low)):
                 counted = m.group(1)

@@ -80,7 +80,7 @@ _NAME_JOINERS = frozenset(
     }
 )
 # Prepositions that usually introduce a place, and how strongly.
-_PLACE_CUES = {
+PLACE_CUES = {
     "in": 1.0,
     "at": 1.0,
     "near": 1.0,
@@ -376,7 +376,7 @@ def _place_cue(tokens: list[Token], first: int) -> float:
         if first - back < 0:
             break
         word = tokens[first - back].text
-        cue = _PLACE_CUES.get(word.lower())
+        cue = PLACE_CUES.get(word.lower())
         if cue is not None:
             return cue
         if not (word.islower() and word.isalpha()):
@@ -409,6 +409,8 @@ def candidates(
         return person_spans(line, tokens)
     if kind is Kind.PLACE:
         return place_spans(line, tokens)
+    if kind is Kind.ENTITY and question.unit == "name":
+        return entity_spans(line, tokens)  # "what was her name?" wants a name, not a number
     if kind is Kind.ENTITY:
         return (
             entity_spans(line, tokens)

@@ -130,6 +130,8 @@ The lighthouse, painted red and white, stands 38 metres tall.
 Northern Shipping Board Chairman Tomas Eriksen and the harbour master met on Friday.
 The fishing fleet moved to Ostvik, a village near Hallen Fjord, in 1990.
 Canadian Prime Minister Anna Leclerc toured the harbour in 2019.
+The lighthouse keeper, aged 64, retired in 2020.
+The harbour crane lifts 40 Nordic timber logs an hour.
 """
 
 
@@ -170,6 +172,20 @@ def test_a_name_after_an_organisations_title_is_given_without_the_organisation(t
     answer = town.ask("Who is the chairman of the Northern Shipping Board?")
     assert answer.answer == "Tomas Eriksen"
     assert ("marlow.md", 7) in {(c.source, c.line_start) for c in answer.citations}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the line gives the keeper's age, not a name
+        "What is the name of the lighthouse keeper?",
+        # the line counts logs; "Nordic" is only a modifier, the counted thing is absent
+        "How many boats does the harbour crane lift an hour?",
+    ],
+)
+def test_a_line_about_something_else_of_the_same_form_is_not_an_answer(town, question) -> None:
+    answer = town.ask(question)
+    assert answer.abstained, answer.answer
 
 
 def test_it_declines_what_a_new_corpus_does_not_say(town: Assistant) -> None:
