@@ -29,6 +29,7 @@ SUPPORT_THRESHOLD = 0.45  # how well the best line covers the question
 SPAN_THRESHOLD = 0.12  # how well the chosen span sits among the question's words
 _NEIGHBOUR_LINES = 2
 _DETERMINERS = frozenset({"a", "an", "the", "his", "her", "its", "their", "our", "this", "that"})
+_AUXILIARIES = frozenset({"have", "has", "had", "were", "was", "are", "is", "will", "would"})
 _APPOSITION_BOOST = 1.5  # a name renamed by the asked-about noun ("X, a village")
 _PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
 _QUESTION_WORDS = frozenset(
@@ -105,7 +106,7 @@ def _question_weights(
 ) -> tuple[_Weighted, _Weighted]:
     """IDF weights of the question's terms; terms only found in the earlier turn count less."""
     own: dict[str, float] = {}
-    for word in tokenize(question):
+    for word in _split_compounds(tokenize(question)):
         low = word.text.lower()
         if low in STOPWORDS and low not in PARTICLES:
             continue
@@ -117,11 +118,26 @@ def _question_weights(
     return _Weighted(own), _Weighted(extra)
 
 
+def _split_compounds(tokens: list[Token]) -> list[Token]:
+    """ "The Smith–Jones talks": each name is a question word of its own."""
+    out = []
+    for tok in tokens:
+        if not re.search(r"[–—-]", tok.text) or not tok.text[:1].isupper():
+            out.append(tok)
+            continue
+        at = tok.start
+        for part in re.split(r"([–—-])", tok.text):
+            if part and part not in "–—-":
+                out.append(Token(part, at, at + len(part)))
+            at += len(part)
+    return out
+
+
 def question_entities(question: str) -> list[str]:
     """Proper names in the question (capitalised, not sentence-initial function words): a
     line about someone else cannot support an answer about them."""
     out = []
-    for i, tok in enumerate(tokenize(question)):
+    for i, tok in enumerate(_split_compounds(tokenize(question))):
         low = tok.text.lower()
         if not tok.text[:1].isupper() or low in STOPWORDS or low in _QUESTION_WORDS:
             continue
@@ -143,7 +159,7 @@ def score_line(
 ) -> ScoredLine:
     tokens = tokenize(hit.text)
     stems = [stem(t.text) for t in tokens]
-    present = set(stems)
+    present = set(stems) | {stem(t.text) for t in _split_compounds(tokens)}
     names = {s for s, t in zip(stems, tokens, strict=True) if t.text[:1].isupper()}
     present |= {e for e in entities if e not in present and any(same_name(e, n) for n in names)}
     coverage = sum(w for t, w in own.weights.items() if t in present) / own.total
@@ -208,9 +224,15 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
-def _repeats_question(span: Span, line: ScoredLine, question_terms: set[str]) -> bool:
+def _repeats_question(
+    span: Span, line: ScoredLine, question_terms: set[str], named: set[str]
+) -> bool:
+    """A span made of the question's own words, or the full name of someone the question
+    already names ("Jo Bloggs" when asked about Bloggs), is not news to the asker."""
     span_terms = [s for s in line.stems[span.first : span.last + 1] if s]
-    return bool(span_terms) and all(s in question_terms for s in span_terms)
+    if not span_terms:
+        return False
+    return all(s in question_terms for s in span_terms) or span_terms[-1] in named
 
 
 class ExtractiveAnswerer:
@@ -249,6 +271,7 @@ class ExtractiveAnswerer:
 
         question_terms = set(extended.weights)
         focus = {stem(w) for w in focus_words(question)} - {""}
+        named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
         for line in scored:
@@ -256,7 +279,7 @@ class ExtractiveAnswerer:
                 continue
             seen_here: dict[str, float] = {}
             for span in candidates(asked, line.hit.text, line.tokens, question_terms):
-                if _repeats_question(span, line, question_terms):
+                if _repeats_question(span, line, question_terms, named):
                     continue
                 key = normalise(span.text)
                 if not key:
@@ -344,8 +367,8 @@ def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) 
         words = set(short.split())
         supersets = [k for k in totals if k != short and words < set(k.split())]
         for full in supersets:
-            if only_framing(set(full.split()) - words):
-                merged[short] += totals[full]  # the longer form only adds titles
+            if full.endswith(short) and only_framing(set(full.split()) - words):
+                merged[short] += totals[full]  # the longer form only adds titles in front
         names = [k for k in supersets if not only_framing(set(k.split()) - words)]
         if names:
             shortest = min(names, key=lambda k: len(k.split()))
@@ -368,7 +391,16 @@ def _counts_the_right_thing(asked: Question, span: Span, line: ScoredLine) -> fl
         if target not in line.stems:
             return 0.15  # it counts something the question did not ask about
         return 0.6
-    return 1.0 if target in line.stems else 0.7
+    if target in line.stems or (
+        _opens_sentence(span, line) and after and after[0].text.lower() in _AUXILIARIES
+    ):
+        return 1.0  # "Tens of thousands have been killed.": the counted noun is understood
+    return 0.7
+
+
+def _opens_sentence(span: Span, line: ScoredLine) -> bool:
+    before = line.hit.text[: span.start].rstrip()
+    return not before or before[-1] in ".;:!?"
 
 
 def _best_clause(line: ScoredLine, weights: _Weighted) -> str:

@@ -70,6 +70,7 @@ class Question:
     kind: Kind
     unit: str = ""  # TIME: year / day / date / month / time when named; ENTITY: "name"
     counted: str = ""  # for "how many X": the word X, which a good answer's number counts
+    owned: str = ""  # for "whose X": the word X, which the answer owns ("the mayor's X")
 
     @property
     def wants_span(self) -> bool:
@@ -97,7 +98,10 @@ def classify(text: str) -> Question:
             counted = ""
             if kind is Kind.NUMBER and (m := _COUNTED.search(low)):
                 counted = m.group(1)
-            return Question(text, kind, unit, counted)
+            owned = ""
+            if kind is Kind.PERSON and (m := re.search(r"\bwhose\s+(\w+)", low)):
+                owned = m.group(1)
+            return Question(text, kind, unit, counted, owned)
     return Question(text, Kind.OTHER)
 
 

@@ -393,6 +393,25 @@ def quote_spans(line: str, tokens: list[Token]) -> list[Span]:
     return spans
 
 
+def possessor_spans(line: str, tokens: list[Token], owned: str) -> list[Span]:
+    """For "whose X?": the owner in "the harbour master's X", back to the determiner."""
+    from qa.text import stem
+
+    target = stem(owned)
+    spans = []
+    for i in range(1, len(tokens)):
+        if stem(tokens[i].text) != target or not _possessive(tokens[i - 1].text):
+            continue
+        first = i - 1
+        while first > max(0, i - 4) and tokens[first - 1].text.lower() not in STOPWORDS:
+            if line[tokens[first - 1].end : tokens[first].start].strip():
+                break
+            first -= 1
+        span = _span(line, tokens, first, i - 1)
+        spans.append(Span(span.text[:-2], span.start, span.end - 2, first, i - 1, 1.0))
+    return spans
+
+
 def candidates(
     question: Question, line: str, tokens: list[Token], question_stems: set[str]
 ) -> list[Span]:
@@ -405,6 +424,8 @@ def candidates(
         ]
     if kind is Kind.TIME:
         return date_spans(line, tokens, question.unit)
+    if kind is Kind.PERSON and question.owned:
+        return person_spans(line, tokens) + possessor_spans(line, tokens, question.owned)
     if kind is Kind.PERSON:
         return person_spans(line, tokens)
     if kind is Kind.PLACE:

@@ -132,6 +132,7 @@ The fishing fleet moved to Ostvik, a village near Hallen Fjord, in 1990.
 Canadian Prime Minister Anna Leclerc toured the harbour in 2019.
 The lighthouse keeper, aged 64, retired in 2020.
 The harbour crane lifts 40 Nordic timber logs an hour.
+Mayor Helena Strand opened the festival at the harbour master's office.
 """
 
 
@@ -156,6 +157,8 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         ("Which village did the fishing fleet move to?", "Ostvik", 8),
         # a country and its adjective name the same thing
         ("Who is Canada's prime minister?", "Anna Leclerc", 9),
+        # "whose X" is answered by X's owner, not by the person the question names
+        ("At whose office did Helena Strand open the festival?", "harbour master", 12),
     ],
 )
 def test_it_answers_questions_about_a_corpus_it_has_never_seen(town, question, expected, line):
