@@ -31,6 +31,7 @@ _NEIGHBOUR_LINES = 2
 _DETERMINERS = frozenset({"a", "an", "the", "his", "her", "its", "their", "our", "this", "that"})
 _AUXILIARIES = frozenset({"have", "has", "had", "were", "was", "are", "is", "will", "would"})
 _APPOSITION_BOOST = 1.5  # a name renamed by the asked-about noun ("X, a village")
+_FAR_FROM_OWNER = 0.4  # asked about "Acme's founder", the answer is rarely far from "Acme"
 _PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
 _QUESTION_WORDS = frozenset(
     {
@@ -271,6 +272,7 @@ class ExtractiveAnswerer:
 
         question_terms = set(extended.weights)
         focus = {stem(w) for w in focus_words(question)} - {""}
+        owners = _owners(question)
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
@@ -287,6 +289,8 @@ class ExtractiveAnswerer:
                 prior = span.prior * _counts_the_right_thing(asked, span, line)
                 if focus and _renamed_by(span, line, focus):
                     prior *= _APPOSITION_BOOST
+                if owners and not _near_owner(span, line, owners):
+                    prior *= _FAR_FROM_OWNER
                 score = line.support * prior * (0.25 + 0.75 * _proximity(span, line, extended))
                 seen_here[key] = max(seen_here.get(key, 0.0), score)
                 if key not in best_form or score > best_form[key][0]:
@@ -351,6 +355,28 @@ def _renamed_by(span: Span, line: ScoredLine, focus: set[str]) -> bool:
     if len(previous) >= 3 and previous[-2].lower() == "of":  # "secretary of state, X"
         heads.append(previous[-3])
     return any(stem(w) in focus for w in heads)
+
+
+_OWNER_QUESTION = re.compile(
+    r"(?:who|what|which)\s+(?:is|was|are|were|\w+ed|led|held|ran|runs|leads|heads)\s+"
+    r"(?:the\s+)?(?:[A-Z][\w-]+\s+){0,3}([A-Z][\w-]+)[’']s\s+\w+",
+    re.IGNORECASE,
+)
+
+
+def _owners(question: str) -> set[str]:
+    """The name a question asks an attribute of ("Who is Acme's founder?", "What is Jo's
+    surname?"): the answer should sit beside it. Only when the possessive directly follows
+    the question word and its verb; elsewhere ("What did Acme's staff say?") it is scenery."""
+    owned = _OWNER_QUESTION.match(question.strip())
+    return {stem(owned.group(1))} if owned else set()
+
+
+def _near_owner(span: Span, line: ScoredLine, owners: set[str], reach: int = 3) -> bool:
+    stems = line.stems
+    lo, hi = max(0, span.first - reach), min(len(stems), span.last + 1 + reach)
+    near = stems[lo : span.first] + stems[span.last + 1 : hi]
+    return any(same_name(o, s) for o in owners for s in near if s)
 
 
 def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) -> None:

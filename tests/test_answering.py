@@ -133,6 +133,7 @@ Canadian Prime Minister Anna Leclerc toured the harbour in 2019.
 The lighthouse keeper, aged 64, retired in 2020.
 The harbour crane lifts 40 Nordic timber logs an hour.
 Mayor Helena Strand opened the festival at the harbour master's office.
+Ferry captain Ida Berg said the new school on Kessel Island will open in 2025.
 """
 
 
@@ -184,6 +185,8 @@ def test_a_name_after_an_organisations_title_is_given_without_the_organisation(t
         "What is the name of the lighthouse keeper?",
         # the line counts logs; "Nordic" is only a modifier, the counted thing is absent
         "How many boats does the harbour crane lift an hour?",
+        # the line names someone, but not beside Kessel Island, and not as its teacher
+        "Who runs Kessel Island's school?",
     ],
 )
 def test_a_line_about_something_else_of_the_same_form_is_not_an_answer(town, question) -> None:
