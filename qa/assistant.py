@@ -240,10 +240,16 @@ class Assistant:
 
     def _with_history(self, question: str, turns: list[Turn]) -> tuple[str, str]:
         """A follow-up ("And how many were repaired?") is looked up together with the
-        question before it; the earlier words help find lines but weigh less in scoring."""
+        question and answer before it; the earlier words help find lines but weigh less in
+        scoring."""
         if not turns or not looks_like_follow_up(question):
             return question, ""
-        previous = turns[-1].question
+        last = turns[-1]
+        # The earlier answer says who "he" or "their" is; a chat reply's first line is its
+        # short answer, the quoted lines after it would only add noise.
+        said = last.answer.strip().splitlines()[0][:200] if last.answer.strip() else ""
+        said = "" if said == NO_ANSWER else said
+        previous = f"{last.question} {said}".strip()
         return f"{question} {previous}", previous
 
     def _extract(self, question: str, hits: list[LineHit], context: str) -> Draft:

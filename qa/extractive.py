@@ -350,7 +350,7 @@ def _renamed_by(span: Span, line: ScoredLine, focus: set[str]) -> bool:
     before = text[max(0, span.start - 60) : span.start].rstrip()
     if not before.endswith(","):
         return False
-    previous = words(before)
+    previous = words(re.split(r"[.;:!?]\s", before)[-1])  # this sentence only
     heads = previous[-1:]
     if len(previous) >= 3 and previous[-2].lower() == "of":  # "secretary of state, X"
         heads.append(previous[-3])

@@ -431,7 +431,8 @@ def candidates(
     if kind is Kind.PLACE:
         return place_spans(line, tokens)
     if kind is Kind.ENTITY and question.unit == "name":
-        return entity_spans(line, tokens)  # "what was her name?" wants a name, not a number
+        # "what was her name?" wants a name, not a number or "28-year-old"
+        return [s for s in entity_spans(line, tokens) if not s.text[:1].isdigit()]
     if kind is Kind.ENTITY:
         return (
             entity_spans(line, tokens)

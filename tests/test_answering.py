@@ -134,6 +134,7 @@ The lighthouse keeper, aged 64, retired in 2020.
 The harbour crane lifts 40 Nordic timber logs an hour.
 Mayor Helena Strand opened the festival at the harbour master's office.
 Ferry captain Ida Berg said the new school on Kessel Island will open in 2025.
+Ida Berg was elected to the harbour board in 2018.
 """
 
 
@@ -192,6 +193,13 @@ def test_a_name_after_an_organisations_title_is_given_without_the_organisation(t
 def test_a_line_about_something_else_of_the_same_form_is_not_an_answer(town, question) -> None:
     answer = town.ask(question)
     assert answer.abstained, answer.answer
+
+
+def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
+    history = [{"question": "Who captains the ferry?", "answer": "Ida Berg"}]
+    answer = town.ask("When was she elected?", history=history)
+    assert answer.answer == "2018", answer.answer
+    assert ("marlow.md", 14) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_it_declines_what_a_new_corpus_does_not_say(town: Assistant) -> None:
