@@ -431,7 +431,7 @@ def candidates(
     if kind is Kind.PLACE:
         return place_spans(line, tokens)
     if kind is Kind.ENTITY and question.unit == "name":
-        # "what was her name?" wants a name, not a number or "28-year-old"
+        # a question asking for a name wants a name, not a number or "12-year-old"
         return [s for s in entity_spans(line, tokens) if not s.text[:1].isdigit()]
     if kind is Kind.ENTITY:
         return (

@@ -69,15 +69,28 @@ def test_the_markdown_report_has_the_table_failures_and_a_chart(gold_report) -> 
 
 
 def test_the_answerer_stays_above_its_measured_floor_on_the_gold_set(gold_report) -> None:
-    """A regression floor at the level measured when it was written (README, Evaluation).
-    The issue's target bars (F1 0.95, citation precision 0.95...) are not met yet."""
+    """A regression floor just under the level last measured (README, Evaluation)."""
     m = gold_report["metrics"]
-    assert m["answer_f1"] >= 0.55
-    assert m["citation_precision"] >= 0.68
-    assert m["citation_recall"] >= 0.72
-    assert m["abstention_accuracy"] >= 0.45
-    assert m["false_abstention_rate"] <= 0.2
+    assert m["answer_f1"] >= 0.65
+    assert m["citation_precision"] >= 0.76
+    assert m["citation_recall"] >= 0.80
+    assert m["abstention_accuracy"] >= 0.68
+    assert m["false_abstention_rate"] <= 0.12
     assert m["retrieval_recall_at_5"] >= 0.9
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 4's bars are not met by the extractive answerer yet (README, Evaluation); "
+    "when this passes, drop the marker",
+)
+def test_the_answerer_meets_the_issues_bars_on_the_gold_set(gold_report) -> None:
+    m = gold_report["metrics"]
+    assert m["answer_f1"] >= 0.95
+    assert m["citation_precision"] >= 0.95
+    assert m["citation_recall"] >= 0.95
+    assert m["abstention_accuracy"] >= 0.90
+    assert m["false_abstention_rate"] <= 0.05
 
 
 @pytest.mark.skipif(not SQUAD.exists(), reason="shared/squad is not beside the repository")
