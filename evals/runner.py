@@ -173,8 +173,9 @@ def _ask_all(
 
 
 def _retrieval_query(q: GoldQuestion) -> str:
-    """Retrieval is scored on the question as asked, plus the previous turn for follow-ups
-    (what the answerer itself looks up)."""
+    """Retrieval is scored on the question as asked, plus the previous question and its
+    answer for follow-ups (what the answerer itself looks up)."""
     if q.history:
-        return f"{q.question} {q.history[-1].question}"
+        last = q.history[-1]
+        return f"{q.question} {last.question} {last.answer}".strip()
     return q.question
