@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ARTIFACTS, SEEDS
 from tests.support.browser import browser_page, chromium_missing_reason
 from tests.support.cli import run_qa, start_qa
-from tests.support.servers import free_port, wait_for_port
+from tests.support.servers import free_port, stop_process, wait_for_port
 
 DRONES = "How many drones were shot down?"
 
@@ -34,12 +34,7 @@ class ChatServer:
         return f"http://127.0.0.1:{self.port}/"
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(15)
+        stop_process(self.proc, 15)
 
 
 @pytest.fixture(scope="module")
