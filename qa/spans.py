@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from qa.questions import Kind, Question
-from qa.text import STOPWORDS
+from qa.text import STOPWORDS, stem
 
 _TOKEN = re.compile(r"[$€£]?\w+(?:[.,'’\-–:/]\w+)*%?\.?", re.UNICODE)
 
@@ -266,8 +266,7 @@ def name_spans(line: str, tokens: list[Token]) -> list[Span]:
             whole = _span(line, tokens, first, last)
             if _possessive(tokens[last].text):
                 # The owner of something ("Norway's capital") is rarely the thing asked for.
-                cut = len(whole.text) - 2
-                whole = Span(whole.text[:cut], whole.start, whole.end - 2, first, last, 0.4)
+                whole = _owner_only(whole, 0.4)
             spans.append(whole)
             head = first
             while head < last and tokens[head].text.lower().rstrip(".") in _TITLES:
@@ -282,9 +281,7 @@ def name_spans(line: str, tokens: list[Token]) -> list[Span]:
             if head != first:
                 stripped = _span(line, tokens, head, last)
                 if _possessive(tokens[last].text):
-                    stripped = Span(
-                        stripped.text[:-2], stripped.start, stripped.end - 2, head, last, 0.4
-                    )
+                    stripped = _owner_only(stripped, 0.4)
                 spans.append(stripped)
         i = last + 1
     return [s for s in spans if not _only_calendar(s.text)]
@@ -297,6 +294,11 @@ def is_title_word(word: str) -> bool:
 
 def _possessive(text: str) -> bool:
     return text.endswith(("’s", "'s")) and len(text) > 2
+
+
+def _owner_only(span: Span, prior: float) -> Span:
+    """A span ending in a possessive ("the mayor's"), without the "'s"."""
+    return Span(span.text[:-2], span.start, span.end - 2, span.first, span.last, prior)
 
 
 def _only_calendar(text: str) -> bool:
@@ -338,8 +340,6 @@ def entity_spans(line: str, tokens: list[Token]) -> list[Span]:
 def phrase_spans(line: str, tokens: list[Token], question_stems: set[str]) -> list[Span]:
     """For questions with no span kind ("what was hit?"): runs of content words the question
     does not already contain, which is where new information sits."""
-    from qa.text import stem
-
     spans = []
     i = 0
     while i < len(tokens):
@@ -395,8 +395,6 @@ def quote_spans(line: str, tokens: list[Token]) -> list[Span]:
 
 def possessor_spans(line: str, tokens: list[Token], owned: str) -> list[Span]:
     """For "whose X?": the owner in "the harbour master's X", back to the determiner."""
-    from qa.text import stem
-
     target = stem(owned)
     spans = []
     for i in range(1, len(tokens)):
@@ -407,8 +405,7 @@ def possessor_spans(line: str, tokens: list[Token], owned: str) -> list[Span]:
             if line[tokens[first - 1].end : tokens[first].start].strip():
                 break
             first -= 1
-        span = _span(line, tokens, first, i - 1)
-        spans.append(Span(span.text[:-2], span.start, span.end - 2, first, i - 1, 1.0))
+        spans.append(_owner_only(_span(line, tokens, first, i - 1), 1.0))
     return spans
 
 
