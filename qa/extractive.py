@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from qa.questions import Kind, Question, classify, focus_words
+from qa.questions import Kind, Question, attribute_owner, classify, focus_words
 from qa.retrieval import LineHit
 from qa.spans import PLACE_CUES, Span, Token, candidates, is_title_word, tokenize
 from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms, words
@@ -272,7 +272,7 @@ class ExtractiveAnswerer:
 
         question_terms = set(extended.weights)
         focus = {stem(w) for w in focus_words(question)} - {""}
-        owners = _owners(question)
+        owner = stem(attribute_owner(question))  # "" when the question asks of no one
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
@@ -289,7 +289,7 @@ class ExtractiveAnswerer:
                 prior = span.prior * _counts_the_right_thing(asked, span, line)
                 if focus and _renamed_by(span, line, focus):
                     prior *= _APPOSITION_BOOST
-                if owners and not _near_owner(span, line, owners):
+                if owner and not _near_owner(span, line, owner):
                     prior *= _FAR_FROM_OWNER
                 score = line.support * prior * (0.25 + 0.75 * _proximity(span, line, extended))
                 seen_here[key] = max(seen_here.get(key, 0.0), score)
@@ -357,26 +357,11 @@ def _renamed_by(span: Span, line: ScoredLine, focus: set[str]) -> bool:
     return any(stem(w) in focus for w in heads)
 
 
-_OWNER_QUESTION = re.compile(
-    r"(?:who|what|which)\s+(?:is|was|are|were|\w+ed|led|held|ran|runs|leads|heads)\s+"
-    r"(?:the\s+)?(?:[A-Z][\w-]+\s+){0,3}([A-Z][\w-]+)[’']s\s+\w+",
-    re.IGNORECASE,
-)
-
-
-def _owners(question: str) -> set[str]:
-    """The name a question asks an attribute of ("Who is Acme's founder?", "What is Jo's
-    surname?"): the answer should sit beside it. Only when the possessive directly follows
-    the question word and its verb; elsewhere ("What did Acme's staff say?") it is scenery."""
-    owned = _OWNER_QUESTION.match(question.strip())
-    return {stem(owned.group(1))} if owned else set()
-
-
-def _near_owner(span: Span, line: ScoredLine, owners: set[str], reach: int = 3) -> bool:
+def _near_owner(span: Span, line: ScoredLine, owner: str, reach: int = 3) -> bool:
     stems = line.stems
     lo, hi = max(0, span.first - reach), min(len(stems), span.last + 1 + reach)
     near = stems[lo : span.first] + stems[span.last + 1 : hi]
-    return any(same_name(o, s) for o in owners for s in near if s)
+    return any(same_name(owner, s) for s in near if s)
 
 
 def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) -> None:

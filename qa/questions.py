@@ -134,6 +134,22 @@ def focus_words(text: str) -> list[str]:
     return []
 
 
+_OWNER_QUESTION = re.compile(
+    r"(?:who|what|which)\s+(?:is|was|are|were|\w+ed|led|held|ran|runs|leads|heads)\s+"
+    r"(?:the\s+)?(?:[A-Z][\w-]+\s+){0,3}([A-Z][\w-]+)[’']s\s+\w+",
+    re.IGNORECASE,
+)
+
+
+def attribute_owner(text: str) -> str:
+    """The name a question asks an attribute of ("Who is Acme's founder?", "What is Jo's
+    surname?"), or "": the answer should sit beside it. Only when the possessive directly
+    follows the question word and its verb; elsewhere ("What did Acme's staff say?") it is
+    scenery."""
+    owned = _OWNER_QUESTION.match(text.strip())
+    return owned.group(1) if owned else ""
+
+
 def looks_like_follow_up(text: str) -> bool:
     """Short questions that lean on the previous turn ("And how many were repaired?")."""
     return bool(_FOLLOW_UP.search(text.strip())) or len(text.split()) <= 4
