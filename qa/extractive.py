@@ -161,8 +161,10 @@ def score_line(
     tokens = tokenize(hit.text)
     stems = [stem(t.text) for t in tokens]
     present = set(stems) | {stem(t.text) for t in _split_compounds(tokens)}
-    names = {s for s, t in zip(stems, tokens, strict=True) if t.text[:1].isupper()}
-    present |= {e for e in entities if e not in present and any(same_name(e, n) for n in names)}
+    unmatched = [e for e in entities if e not in present]
+    if unmatched:  # "Canada" in the question, "Canadian" in the line
+        names = {s for s, t in zip(stems, tokens, strict=True) if t.text[:1].isupper()}
+        present |= {e for e in unmatched if any(same_name(e, n) for n in names)}
     coverage = sum(w for t, w in own.weights.items() if t in present) / own.total
     support = 0.6 * coverage + 0.4 * _dense_scaled(hit.dense)
     missing = [e for e in entities if e not in present and e not in neighbour_stems]
