@@ -67,9 +67,8 @@ def evaluate_baseline(
         latencies: list[float] = []
         spans: list[int] = []
         for q in questions:
-            query = f"{q.question} {q.history[-1].question}" if q.history else q.question
             started = time.perf_counter()
-            nodes = retriever.retrieve(query)
+            nodes = retriever.retrieve(q.retrieval_query())
             latencies.append((time.perf_counter() - started) * 1000)
             if q.answerable:
                 gold = {(c.source, n) for c in q.citations for n in c.lines}

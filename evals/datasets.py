@@ -58,6 +58,15 @@ class GoldQuestion(BaseModel):
     answerable: bool = True
     history: list[Turn] = Field(default_factory=list)
 
+    def retrieval_query(self) -> str:
+        """What retrieval is scored on, for our pipeline and the stock one alike: the question
+        as asked, plus the previous question and its answer for follow-ups (what the answerer
+        itself looks up)."""
+        if self.history:
+            last = self.history[-1]
+            return f"{self.question} {last.question} {last.answer}".strip()
+        return self.question
+
 
 def _one_line(text: str) -> str:
     return _LINE_BREAKS.sub(" ", text)

@@ -165,17 +165,8 @@ def _ask_all(
         started = time.perf_counter()
         answer = assistant.ask(q.question, history=[t.model_dump() for t in q.history])
         latency = (time.perf_counter() - started) * 1000
-        retrieved = [(r.source, r.line) for r in assistant.retrieve(_retrieval_query(q), top_k=5)]
+        retrieved = [(r.source, r.line) for r in assistant.retrieve(q.retrieval_query(), top_k=5)]
         results.append(score_one(q, answer, retrieved, latency))
         if on_progress:
             on_progress(1)
     return results
-
-
-def _retrieval_query(q: GoldQuestion) -> str:
-    """Retrieval is scored on the question as asked, plus the previous question and its
-    answer for follow-ups (what the answerer itself looks up)."""
-    if q.history:
-        last = q.history[-1]
-        return f"{q.question} {last.question} {last.answer}".strip()
-    return q.question
