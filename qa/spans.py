@@ -41,6 +41,11 @@ _DATE_PATTERNS = [
     re.compile(r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)", re.I),
     re.compile(r"\b(?:yesterday|today|tomorrow|overnight|tonight)\b", re.I),
     re.compile(rf"\b(?:{_MONTHS})\b", re.I),
+    re.compile(
+        r"\b(?:noon|midday|midnight|dawn|dusk|daybreak|nightfall|night|morning|"
+        r"afternoon|evening)\b",
+        re.I,
+    ),
 ]
 _MONTH_WORD = re.compile(rf"^(?:{_MONTHS})$", re.I)
 _DURATION = re.compile(
@@ -49,6 +54,13 @@ _DURATION = re.compile(
     r"fifteen|twenty|thirty|forty|fifty|sixty|several|few)[\s-]+(?:(?:and\s+a\s+half|full)\s+)?"
     r"(?:seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?|decades?|centur(?:y|ies))"
     r"\b",
+    re.I,
+)
+# "How long has X been Y?" is also answered by when it began ("since 1957", "since the
+# 1950s", "since May 2001", "since at least the mid-14th century").
+_SINCE = re.compile(
+    rf"\bsince\s+(?:at\s+least\s+)?(?:the\s+)?(?:(?:early|mid|late)[\s-]+)?"
+    rf"(?:(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+\d{{4}}|\d{{4}}s?|\d{{1,2}}(?:st|nd|rd|th)\s+century)\b",
     re.I,
 )
 _QUOTE = re.compile(r"[“\"]([^”\"]{2,120})[”\"]")
@@ -192,25 +204,27 @@ def _is_digit(text: str) -> bool:
 
 def duration_spans(line: str, tokens: list[Token]) -> list[Span]:
     spans = []
-    for m in _DURATION.finditer(line):
-        span = _char_span(line, tokens, m.start(), m.end(), 1.0)
-        if span:
-            spans.append(span)
+    for pattern, prior in ((_DURATION, 1.0), (_SINCE, 0.9)):
+        for m in pattern.finditer(line):
+            span = _char_span(line, tokens, m.start(), m.end(), prior)
+            if span:
+                spans.append(span)
     return spans
 
 
 # Which date forms suit a question that names its unit ("what year", "what day"), by
 # pattern index in _DATE_PATTERNS: weekday, day-month, month-day, month-year, year, clock
-# time, relative day, bare month.
+# time, relative day, bare month, part of the day. "At what time" wants a clock time or a
+# part of the day: a weekday alone does not answer it.
 _UNIT_PRIORS = {
-    "year": (0.2, 0.6, 0.6, 0.9, 1.0, 0.1, 0.2, 0.2),
-    "day": (1.0, 0.9, 0.9, 0.3, 0.2, 0.3, 0.8, 0.2),
-    "weekday": (1.0, 0.6, 0.6, 0.2, 0.1, 0.2, 0.5, 0.1),
-    "date": (0.7, 1.0, 1.0, 0.7, 0.5, 0.3, 0.5, 0.4),
-    "month": (0.3, 0.8, 0.8, 1.0, 0.3, 0.1, 0.2, 1.0),
-    "time": (0.5, 0.5, 0.5, 0.4, 0.4, 1.0, 0.7, 0.3),
+    "year": (0.2, 0.6, 0.6, 0.9, 1.0, 0.1, 0.2, 0.2, 0.1),
+    "day": (1.0, 0.9, 0.9, 0.3, 0.2, 0.3, 0.8, 0.2, 0.3),
+    "weekday": (1.0, 0.6, 0.6, 0.2, 0.1, 0.2, 0.5, 0.1, 0.2),
+    "date": (0.7, 1.0, 1.0, 0.7, 0.5, 0.3, 0.5, 0.4, 0.2),
+    "month": (0.3, 0.8, 0.8, 1.0, 0.3, 0.1, 0.2, 1.0, 0.1),
+    "time": (0.2, 0.2, 0.2, 0.2, 0.2, 1.0, 0.7, 0.1, 0.6),
 }
-_DEFAULT_DATE_PRIORS = (1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 0.8, 0.6)
+_DEFAULT_DATE_PRIORS = (1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 0.8, 0.6, 0.3)
 
 
 def date_spans(line: str, tokens: list[Token], unit: str = "") -> list[Span]:

@@ -135,6 +135,7 @@ The harbour crane lifts 40 Nordic timber logs an hour.
 Mayor Helena Strand opened the festival at the harbour master's office.
 Ferry captain Ida Berg said the new school on Kessel Island will open in 2025.
 Ida Berg was elected to the harbour board in 2018.
+The town choir has sung carols on the pier since 1952.
 """
 
 
@@ -154,6 +155,8 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         ("Who is the mayor?", "Helena Strand", 3),
         ("How long does the herring festival last?", "three days", 4),
         ("Where do the ferries go?", "Kessel Island", 5),
+        # a clock time beats a part of the day when asked "at what time"
+        ("At what time do the ferries leave for Kessel Island?", "7am", 5),
         ("How tall is the lighthouse?", "38 metres", 6),
         # a name renamed by the asked-about noun across a comma
         ("Which village did the fishing fleet move to?", "Ostvik", 8),
@@ -188,11 +191,19 @@ def test_a_name_after_an_organisations_title_is_given_without_the_organisation(t
         "How many boats does the harbour crane lift an hour?",
         # the line names someone, but not beside Kessel Island, and not as its teacher
         "Who runs Kessel Island's school?",
+        # the line gives the day they met, not the time of day
+        "At what time did Tomas Eriksen and the harbour master meet?",
     ],
 )
 def test_a_line_about_something_else_of_the_same_form_is_not_an_answer(town, question) -> None:
     answer = town.ask(question)
     assert answer.abstained, answer.answer
+
+
+def test_how_long_is_answered_by_when_it_began_when_that_is_all_a_line_says(town) -> None:
+    answer = town.ask("How long has the choir sung carols on the pier?")
+    assert answer.answer == "since 1952", answer.answer
+    assert ("marlow.md", 15) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
