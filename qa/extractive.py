@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from qa.questions import Kind, Question, attribute_owner, classify, focus_words
+from qa.questions import Kind, Question, attribute_owner, classify, focus_words, listed_with
 from qa.retrieval import LineHit
 from qa.spans import PLACE_CUES, Span, Token, candidates, is_title_word, tokenize
 from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms, words
@@ -32,6 +32,8 @@ _DETERMINERS = frozenset({"a", "an", "the", "his", "her", "its", "their", "our",
 _AUXILIARIES = frozenset({"have", "has", "had", "were", "was", "are", "is", "will", "would"})
 _APPOSITION_BOOST = 1.5  # a name renamed by the asked-about noun ("X, a village")
 _FAR_FROM_OWNER = 0.4  # asked about "Acme's founder", the answer is rarely far from "Acme"
+_LISTED_BESIDE = 2.0  # "Besides oats, which grain...?": a span listed beside oats
+_LIST_GLUE = frozenset({"and", "or", "as", "well", "a", "an", "the", "&"})
 _PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
 _QUESTION_WORDS = frozenset(
     {
@@ -275,6 +277,7 @@ class ExtractiveAnswerer:
         question_terms = set(extended.weights)
         focus = {stem(w) for w in focus_words(question)} - {""}
         owner = stem(attribute_owner(question))  # "" when the question asks of no one
+        listed = {stem(w) for w in listed_with(question)} - {""}
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
@@ -293,6 +296,8 @@ class ExtractiveAnswerer:
                     prior *= _APPOSITION_BOOST
                 if owner and not _near_owner(span, line, owner):
                     prior *= _FAR_FROM_OWNER
+                if listed and _listed_beside(span, line, listed):
+                    prior *= _LISTED_BESIDE
                 score = line.support * prior * (0.25 + 0.75 * _proximity(span, line, extended))
                 seen_here[key] = max(seen_here.get(key, 0.0), score)
                 if key not in best_form or score > best_form[key][0]:
@@ -364,6 +369,37 @@ def _near_owner(span: Span, line: ScoredLine, owner: str, reach: int = 3) -> boo
     lo, hi = max(0, span.first - reach), min(len(stems), span.last + 1 + reach)
     near = stems[lo : span.first] + stems[span.last + 1 : hi]
     return any(same_name(owner, s) for s in near if s)
+
+
+def _listed_beside(span: Span, line: ScoredLine, listed: set[str], reach: int = 6) -> bool:
+    """Is the span a member of a list ("wheat, oats and rye") that holds one of the items
+    the question sets aside? Only separators, list words and the set-aside items' own words
+    may stand between them."""
+    text, tokens = line.hit.text, line.tokens
+
+    def walk(step: int) -> bool:
+        i = span.last if step > 0 else span.first
+        separated = False
+        for _ in range(reach):
+            j = i + step
+            if not 0 <= j < len(tokens):
+                return False
+            a, b = (tokens[i], tokens[j]) if step > 0 else (tokens[j], tokens[i])
+            between = text[a.end : b.start]
+            if any(c in between for c in '.;:!?()“”"'):
+                return False
+            separated = separated or "," in between
+            word = tokens[j].text.lower()
+            if line.stems[j] in listed:
+                return separated
+            if word in ("and", "or"):
+                separated = True
+            elif word not in _LIST_GLUE:
+                return False
+            i = j
+        return False
+
+    return walk(1) or walk(-1)
 
 
 def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) -> None:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from qa.text import STOPWORDS
+
 
 class Kind(StrEnum):
     NUMBER = "number"  # how many / how much / what percentage / how old
@@ -148,6 +150,27 @@ def attribute_owner(text: str) -> str:
     scenery."""
     owned = _OWNER_QUESTION.match(text.strip())
     return owned.group(1) if owned else ""
+
+
+_ALONG_WITH = re.compile(
+    r"\b(?:besides|apart\s+from|aside\s+from|other\s+than|in\s+addition\s+to|along\s+with|"
+    r"together\s+with|alongside|as\s+well\s+as|except\s+for)\s+(.+?)"
+    r"(?:,?\s+\b(?:what|which|who|whom|where|when|how|is|are|was|were|did|does|do|has|have|"
+    r"had)\b|[,?]\s*$|\?|$)",
+    re.IGNORECASE,
+)
+
+
+def listed_with(text: str) -> list[str]:
+    """The items a question sets aside ("Besides oats and rye, which grain...?"): the answer
+    is another member of the same list, so a candidate listed beside them in a line ("wheat,
+    oats and rye") is likely right. Returns their words, lower-cased."""
+    found = _ALONG_WITH.search(text)
+    if not found:
+        return []
+    items = re.split(r",|\band\b|\bor\b", found.group(1), flags=re.IGNORECASE)
+    found_words = (w.lower() for item in items for w in re.findall(r"[\w'’-]+", item))
+    return [w for w in found_words if w not in STOPWORDS]
 
 
 def looks_like_follow_up(text: str) -> bool:

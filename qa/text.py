@@ -19,7 +19,7 @@ just me more most my myself no nor not now of off on once only or other our ours
 over own same she should so some such than that the their theirs them themselves then there
 these they this those through to too under until up very was we were what when where which
 while who whom whose why will with would you your yours yourself yourselves also say said says
-tell told according many much
+tell told according many much every
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # "down", "off", "out", "up", "over" carry meaning in phrasal verbs ("broke down"); keep them

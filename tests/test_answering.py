@@ -136,6 +136,8 @@ Mayor Helena Strand opened the festival at the harbour master's office.
 Ferry captain Ida Berg said the new school on Kessel Island will open in 2025.
 Ida Berg was elected to the harbour board in 2018.
 The town choir has sung carols on the pier since 1952.
+The harbour market sells herring, cod and mackerel every Saturday.
+Delegates from Ostvik, Hallen and Brekke attended the herring festival.
 """
 
 
@@ -204,6 +206,19 @@ def test_how_long_is_answered_by_when_it_began_when_that_is_all_a_line_says(town
     answer = town.ask("How long has the choir sung carols on the pier?")
     assert answer.answer == "since 1952", answer.answer
     assert ("marlow.md", 15) in {(c.source, c.line_start) for c in answer.citations}
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "line"),
+    [
+        ("Apart from herring and cod, what does the harbour market sell?", "mackerel", 16),
+        ("Besides Ostvik and Hallen, which town sent delegates to the festival?", "Brekke", 17),
+    ],
+)
+def test_besides_x_is_answered_by_what_is_listed_beside_x(town, question, expected, line):
+    answer = town.ask(question)
+    assert answer.answer == expected, answer.answer
+    assert ("marlow.md", line) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
