@@ -18,7 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from qa.questions import Kind, Question, attribute_owner, classify, focus_words, listed_with
+from qa.questions import (
+    Kind,
+    Question,
+    attribute_owner,
+    classify,
+    focus_words,
+    listed_with,
+    stranded_preposition,
+)
 from qa.retrieval import LineHit
 from qa.spans import PLACE_CUES, Span, Token, candidates, is_title_word, tokenize
 from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms, words
@@ -33,6 +41,7 @@ _AUXILIARIES = frozenset({"have", "has", "had", "were", "was", "are", "is", "wil
 _APPOSITION_BOOST = 1.5  # a name renamed by the asked-about noun ("X, a village")
 _FAR_FROM_OWNER = 0.4  # asked about "Acme's founder", the answer is rarely far from "Acme"
 _LISTED_BESIDE = 2.0  # "Besides oats, which grain...?": a span listed beside oats
+_OBJECT_OF_PREPOSITION = 2.0  # "What is Acme known for?": the span after "known for"
 _LIST_GLUE = frozenset({"and", "or", "as", "well", "a", "an", "the", "&"})
 _PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
 _QUESTION_WORDS = frozenset(
@@ -278,6 +287,7 @@ class ExtractiveAnswerer:
         focus = {stem(w) for w in focus_words(question)} - {""}
         owner = stem(attribute_owner(question))  # "" when the question asks of no one
         listed = {stem(w) for w in listed_with(question)} - {""}
+        preposition = stranded_preposition(question)
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
@@ -298,6 +308,8 @@ class ExtractiveAnswerer:
                     prior *= _FAR_FROM_OWNER
                 if listed and _listed_beside(span, line, listed):
                     prior *= _LISTED_BESIDE
+                if preposition and _object_of(span, line, preposition, question_terms):
+                    prior *= _OBJECT_OF_PREPOSITION
                 score = line.support * prior * (0.25 + 0.75 * _proximity(span, line, extended))
                 seen_here[key] = max(seen_here.get(key, 0.0), score)
                 if key not in best_form or score > best_form[key][0]:
@@ -400,6 +412,19 @@ def _listed_beside(span: Span, line: ScoredLine, listed: set[str], reach: int = 
         return False
 
     return walk(1) or walk(-1)
+
+
+def _object_of(span: Span, line: ScoredLine, preposition: str, question_terms: set[str]) -> bool:
+    """Does the span follow the question's stranded preposition, itself just after one of
+    the question's words ("located *by* the river X", "known *for* its X")? A determiner or
+    possessive may come between the preposition and the span."""
+    tokens, stems = line.tokens, line.stems
+    at = span.first - 1
+    while at >= 0 and tokens[at].text.lower() in _DETERMINERS:
+        at -= 1
+    if at < 1 or tokens[at].text.lower() != preposition:
+        return False
+    return any(stems[k] in question_terms for k in range(max(0, at - 3), at))
 
 
 def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) -> None:

@@ -173,6 +173,20 @@ def listed_with(text: str) -> list[str]:
     return [w for w in found_words if w not in STOPWORDS]
 
 
+_STRANDED = re.compile(
+    r"\b(of|for|as|to|with|into|after|from|by|on|in|about|at|onto|towards?|against|like|over)"
+    r"\s*\?*\s*$",
+    re.IGNORECASE,
+)
+
+
+def stranded_preposition(text: str) -> str:
+    """The preposition a question ends on ("What is Acme known *for*?"), or "": the answer is
+    that preposition's object, so it follows the same preposition in the line."""
+    found = _STRANDED.search(text.strip())
+    return found.group(1).lower() if found else ""
+
+
 def looks_like_follow_up(text: str) -> bool:
     """Short questions that lean on the previous turn ("And how many were repaired?")."""
     return bool(_FOLLOW_UP.search(text.strip())) or len(text.split()) <= 4

@@ -138,6 +138,7 @@ Ida Berg was elected to the harbour board in 2018.
 The town choir has sung carols on the pier since 1952.
 The harbour market sells herring, cod and mackerel every Saturday.
 Delegates from Ostvik, Hallen and Brekke attended the herring festival.
+The ferry quay, rebuilt with Norwegian steel, is sheltered from storms by a stone breakwater.
 """
 
 
@@ -219,6 +220,12 @@ def test_besides_x_is_answered_by_what_is_listed_beside_x(town, question, expect
     answer = town.ask(question)
     assert answer.answer == expected, answer.answer
     assert ("marlow.md", line) in {(c.source, c.line_start) for c in answer.citations}
+
+
+def test_a_question_ending_on_a_preposition_is_answered_by_that_prepositions_object(town):
+    answer = town.ask("What is the ferry quay sheltered from storms by?")
+    assert answer.answer == "stone breakwater", answer.answer
+    assert ("marlow.md", 18) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
