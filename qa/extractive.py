@@ -21,6 +21,7 @@ from functools import cached_property
 from qa.questions import (
     Kind,
     Question,
+    asked_noun,
     attribute_owner,
     classify,
     focus_words,
@@ -42,6 +43,7 @@ _APPOSITION_BOOST = 1.5  # a name renamed by the asked-about noun ("X, a village
 _FAR_FROM_OWNER = 0.4  # asked about "Acme's founder", the answer is rarely far from "Acme"
 _LISTED_BESIDE = 2.0  # "Besides oats, which grain...?": a span listed beside oats
 _OBJECT_OF_PREPOSITION = 2.0  # "What is Acme known for?": the span after "known for"
+_MODIFIES_FOCUS = 2.0  # "What kind of ballot?": the word before "ballot" in "a secret ballot"
 _LIST_GLUE = frozenset({"and", "or", "as", "well", "a", "an", "the", "&"})
 _PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
 _QUESTION_WORDS = frozenset(
@@ -288,6 +290,8 @@ class ExtractiveAnswerer:
         owner = stem(attribute_owner(question))  # "" when the question asks of no one
         listed = {stem(w) for w in listed_with(question)} - {""}
         preposition = stranded_preposition(question)
+        # a stranded preposition is the stronger cue; the two would pull apart
+        noun = "" if preposition else stem(asked_noun(question))
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
@@ -306,6 +310,8 @@ class ExtractiveAnswerer:
                     prior *= _APPOSITION_BOOST
                 if owner and not _near_owner(span, line, owner):
                     prior *= _FAR_FROM_OWNER
+                if noun and asked.kind in (Kind.OTHER, Kind.ENTITY) and _modifies(span, line, noun):
+                    prior *= _MODIFIES_FOCUS
                 if listed and _listed_beside(span, line, listed):
                     prior *= _LISTED_BESIDE
                 if preposition and _object_of(span, line, preposition, question_terms):
@@ -412,6 +418,17 @@ def _listed_beside(span: Span, line: ScoredLine, listed: set[str], reach: int = 
         return False
 
     return walk(1) or walk(-1)
+
+
+def _modifies(span: Span, line: ScoredLine, noun: str) -> bool:
+    """Is the span right in front of the noun the question asks about ("What kind of ballot?"
+    and "a *secret* ballot")?"""
+    after = span.last + 1
+    if after >= len(line.tokens):
+        return False
+    if line.hit.text[line.tokens[span.last].end : line.tokens[after].start].strip():
+        return False
+    return line.stems[after] == noun and noun not in line.stems[span.first : after]
 
 
 def _object_of(span: Span, line: ScoredLine, preposition: str, question_terms: set[str]) -> bool:

@@ -136,6 +136,24 @@ def focus_words(text: str) -> list[str]:
     return []
 
 
+_WHAT_NOUN = re.compile(
+    r"\b(?:what|which)\s+(?:(?:kind|type|sort|form|variety|class)s?\s+of\s+)?([\w-]+)",
+    re.IGNORECASE,
+)
+
+
+def asked_noun(text: str) -> str:
+    """The noun right after "what"/"which" ("What *museum*...?", "What kind of *ballot*...?"),
+    or "" when a verb comes first ("What is..."). Prose names a kind of thing by the words in
+    front of it ("the *Peabody* Museum", "a *secret* ballot")."""
+    found = _WHAT_NOUN.search(text)
+    if not found:
+        return ""
+    word = found.group(1).lower()
+    verbs = {"did", "does", "do", "has", "had", "have", "will", "can", "could", "would"}
+    return "" if word in STOPWORDS or word in _AUX or word in verbs else word
+
+
 _OWNER_QUESTION = re.compile(
     r"(?:who|what|which)\s+(?:is|was|are|were|\w+ed|led|held|ran|runs|leads|heads)\s+"
     r"(?:the\s+)?(?:[A-Z][\w-]+\s+){0,3}([A-Z][\w-]+)[’']s\s+\w+",

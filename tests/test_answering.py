@@ -139,6 +139,7 @@ The town choir has sung carols on the pier since 1952.
 The harbour market sells herring, cod and mackerel every Saturday.
 Delegates from Ostvik, Hallen and Brekke attended the herring festival.
 The ferry quay, rebuilt with Norwegian steel, is sheltered from storms by a stone breakwater.
+Each autumn a secret ballot chooses the new members of the harbour board.
 """
 
 
@@ -226,6 +227,12 @@ def test_a_question_ending_on_a_preposition_is_answered_by_that_prepositions_obj
     answer = town.ask("What is the ferry quay sheltered from storms by?")
     assert answer.answer == "stone breakwater", answer.answer
     assert ("marlow.md", 18) in {(c.source, c.line_start) for c in answer.citations}
+
+
+def test_what_kind_of_x_is_answered_by_the_word_in_front_of_x(town) -> None:
+    answer = town.ask("What kind of ballot chooses the members of the harbour board?")
+    assert answer.answer == "secret", answer.answer
+    assert ("marlow.md", 19) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
