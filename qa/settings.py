@@ -3,14 +3,17 @@ file if present); command-line flags override it through `Settings.with_override
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import IndexConfig
 from index.config import LOCAL_MINILM
+
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]")
 
 
 class Settings(BaseSettings):
@@ -40,10 +43,25 @@ class Settings(BaseSettings):
 
     debug: bool = False
 
+    @field_validator("collection")
+    @classmethod
+    def _chroma_collection_name(cls, name: str) -> str:
+        """Chroma's own rule, checked here so that a bad name is reported as a bad name and
+        not as a damaged index."""
+        if not _COLLECTION_NAME.fullmatch(name):
+            raise ValueError(
+                "use 3-512 letters, digits, '.', '_' or '-', starting and ending with a "
+                "letter or digit"
+            )
+        return name
+
     def with_overrides(self, **overrides: Any) -> Settings:
-        """Flags win over the environment; a flag left unset (None) changes nothing."""
+        """Flags win over the environment; a flag left unset (None) changes nothing. A flag is
+        checked like the setting it overrides."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        return self.model_copy(update=given) if given else self
+        if not given:
+            return self
+        return self.model_validate({**self.model_dump(), **given})
 
     def index_config(self) -> IndexConfig:
         return IndexConfig(

@@ -89,6 +89,9 @@ CLI_CASES = [
     ("missing path", ["index", "/no/such/folder"], "nothing could be indexed"),
     ("bad Chroma URL", ["--chroma-url", "ftp://x", "ask", DRONES], "bad Chroma URL"),
     ("chunk size too small", ["index", str(SEEDS), "--chunk-size", "1"], "chunk_size"),
+    # named as a bad name, not as a damaged index to rebuild
+    ("collection name too short", ["--collection", "qa", "ask", DRONES], "invalid collection"),
+    ("collection name with a space", ["--collection", "my docs", "index"], "invalid collection"),
     ("unknown command", ["summon"], "No such command"),
     (
         "missing question file",
