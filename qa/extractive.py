@@ -469,12 +469,15 @@ def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) 
 
 def _counts_the_right_thing(asked: Question, span: Span, line: ScoredLine) -> float:
     """For "how many X": a number followed by X is likely right; one followed by some other
-    plural noun ("25 red apples" when asked about pears) is likely not."""
+    plural noun ("25 red apples" when asked about pears) is likely not. Asked "how many *of
+    the* X", a part is wanted: "40 of the X" is right, and "200 X" is more likely the whole."""
     if asked.kind is not Kind.NUMBER or not asked.counted:
         return 1.0
     target = stem(asked.counted)
     after = line.tokens[span.last + 1 : span.last + 4]
     if any(stem(t.text) == target for t in after):
+        if asked.partitive:
+            return 1.3 if after[0].text.lower() == "of" else 0.8
         return 1.3
     # "25 Acme drones": a capitalised word between the number and its noun is a modifier.
     content = [t for t in after if t.text.lower() not in STOPWORDS and t.text.islower()]

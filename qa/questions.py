@@ -73,6 +73,7 @@ class Question:
     unit: str = ""  # TIME: year / day / date / month / time when named; ENTITY: "name"
     counted: str = ""  # for "how many X": the word X, which a good answer's number counts
     owned: str = ""  # for "whose X": the word X, which the answer owns ("the mayor's X")
+    partitive: bool = False  # "how many of the X": a part of a set the line also counts
 
     @property
     def wants_span(self) -> bool:
@@ -103,7 +104,8 @@ def classify(text: str) -> Question:
             owned = ""
             if kind is Kind.PERSON and (m := re.search(r"\bwhose\s+(\w+)", low)):
                 owned = m.group(1)
-            return Question(text, kind, unit, counted, owned)
+            partitive = bool(re.search(r"\bhow\s+many\s+of\s+(?:the|these|those|their|its)\b", low))
+            return Question(text, kind, unit, counted, owned, partitive)
     return Question(text, Kind.OTHER)
 
 

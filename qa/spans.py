@@ -180,6 +180,8 @@ def number_spans(line: str, tokens: list[Token]) -> list[Span]:
         prior = 1.0
         if re.match(r"[A-Za-z]+[-–]?\d", tok):
             prior = 0.2  # a designation ("F-16", "A380"), not a quantity
+        elif re.fullmatch(r"\d{1,2}(?::\d\d)?(?:am|pm)", tok, re.I):
+            prior = 0.1  # a clock time ("8am"), not a count
         elif re.fullmatch(r"(?:1[5-9]\d\d|20\d\d)", tok):
             prior = 0.5  # a bare year is rarely "how many"
         elif _MONTH_WORD.match(tokens[i - 1].text if i else "") or (

@@ -140,6 +140,8 @@ The harbour market sells herring, cod and mackerel every Saturday.
 Delegates from Ostvik, Hallen and Brekke attended the herring festival.
 The ferry quay, rebuilt with Norwegian steel, is sheltered from storms by a stone breakwater.
 Each autumn a secret ballot chooses the new members of the harbour board.
+Storms hit 60 trawlers last winter, and 14 of the trawlers sank.
+The first ferry of the day leaves at 6am with 30 passengers.
 """
 
 
@@ -233,6 +235,17 @@ def test_what_kind_of_x_is_answered_by_the_word_in_front_of_x(town) -> None:
     answer = town.ask("What kind of ballot chooses the members of the harbour board?")
     assert answer.answer == "secret", answer.answer
     assert ("marlow.md", 19) in {(c.source, c.line_start) for c in answer.citations}
+
+
+def test_how_many_of_the_x_is_answered_by_the_part_not_the_whole(town) -> None:
+    answer = town.ask("How many of the trawlers were lost when storms hit last winter?")
+    assert answer.answer == "14", answer.answer
+    assert ("marlow.md", 20) in {(c.source, c.line_start) for c in answer.citations}
+
+
+def test_a_clock_time_is_not_a_count(town) -> None:
+    answer = town.ask("How many leave on the first ferry of the day?")
+    assert answer.answer == "30", answer.answer
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
