@@ -32,6 +32,11 @@ _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
     "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
+_ORDINAL = (
+    r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
+    r"tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
+    r"eighteenth|nineteenth|twentieth|twenty-first)"
+)
 _DATE_PATTERNS = [
     re.compile(rf"\b(?:{_WEEKDAYS})\b", re.I),
     re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\.?(?:\s+\d{{4}})?\b", re.I),
@@ -44,6 +49,11 @@ _DATE_PATTERNS = [
     re.compile(
         r"\b(?:noon|midday|midnight|dawn|dusk|daybreak|nightfall|night|morning|"
         r"afternoon|evening)\b",
+        re.I,
+    ),
+    re.compile(
+        rf"\b(?:(?:early|mid|late)[\s-]+)?{_ORDINAL}(?:\s+(?:and|or|to)\s+{_ORDINAL})?\s+"
+        r"centur(?:y|ies)(?:\s+(?:BC|AD|BCE|CE)\b)?",
         re.I,
     ),
 ]
@@ -216,17 +226,18 @@ def duration_spans(line: str, tokens: list[Token]) -> list[Span]:
 
 # Which date forms suit a question that names its unit ("what year", "what day"), by
 # pattern index in _DATE_PATTERNS: weekday, day-month, month-day, month-year, year, clock
-# time, relative day, bare month, part of the day. "At what time" wants a clock time or a
-# part of the day: a weekday alone does not answer it.
+# time, relative day, bare month, part of the day, century. "At what time" wants a clock
+# time or a part of the day: a weekday alone does not answer it.
 _UNIT_PRIORS = {
-    "year": (0.2, 0.6, 0.6, 0.9, 1.0, 0.1, 0.2, 0.2, 0.1),
-    "day": (1.0, 0.9, 0.9, 0.3, 0.2, 0.3, 0.8, 0.2, 0.3),
-    "weekday": (1.0, 0.6, 0.6, 0.2, 0.1, 0.2, 0.5, 0.1, 0.2),
-    "date": (0.7, 1.0, 1.0, 0.7, 0.5, 0.3, 0.5, 0.4, 0.2),
-    "month": (0.3, 0.8, 0.8, 1.0, 0.3, 0.1, 0.2, 1.0, 0.1),
-    "time": (0.2, 0.2, 0.2, 0.2, 0.2, 1.0, 0.7, 0.1, 0.6),
+    "year": (0.2, 0.6, 0.6, 0.9, 1.0, 0.1, 0.2, 0.2, 0.1, 0.4),
+    "day": (1.0, 0.9, 0.9, 0.3, 0.2, 0.3, 0.8, 0.2, 0.3, 0.1),
+    "weekday": (1.0, 0.6, 0.6, 0.2, 0.1, 0.2, 0.5, 0.1, 0.2, 0.1),
+    "date": (0.7, 1.0, 1.0, 0.7, 0.5, 0.3, 0.5, 0.4, 0.2, 0.3),
+    "month": (0.3, 0.8, 0.8, 1.0, 0.3, 0.1, 0.2, 1.0, 0.1, 0.1),
+    "time": (0.2, 0.2, 0.2, 0.2, 0.2, 1.0, 0.7, 0.1, 0.6, 0.1),
+    "century": (0.1, 0.2, 0.2, 0.3, 0.6, 0.1, 0.1, 0.1, 0.1, 1.0),
 }
-_DEFAULT_DATE_PRIORS = (1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 0.8, 0.6, 0.3)
+_DEFAULT_DATE_PRIORS = (1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 0.8, 0.6, 0.3, 0.9)
 
 
 def date_spans(line: str, tokens: list[Token], unit: str = "") -> list[Span]:

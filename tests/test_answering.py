@@ -142,6 +142,7 @@ The ferry quay, rebuilt with Norwegian steel, is sheltered from storms by a ston
 Each autumn a secret ballot chooses the new members of the harbour board.
 Storms hit 60 trawlers last winter, and 14 of the trawlers sank.
 The first ferry of the day leaves at 6am with 30 passengers.
+The chapel on the pier was built in the late 14th century.
 """
 
 
@@ -161,6 +162,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         ("Who is the mayor?", "Helena Strand", 3),
         ("How long does the herring festival last?", "three days", 4),
         ("Where do the ferries go?", "Kessel Island", 5),
+        ("In what century was the chapel on the pier built?", "late 14th century", 22),
         # a clock time beats a part of the day when asked "at what time"
         ("At what time do the ferries leave for Kessel Island?", "7am", 5),
         ("How tall is the lighthouse?", "38 metres", 6),
