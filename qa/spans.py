@@ -37,26 +37,37 @@ _ORDINAL = (
     r"tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
     r"eighteenth|nineteenth|twentieth|twenty-first)"
 )
-_DATE_PATTERNS = [
-    re.compile(rf"\b(?:{_WEEKDAYS})\b", re.I),
-    re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\.?(?:\s+\d{{4}})?\b", re.I),
-    re.compile(rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b", re.I),
-    re.compile(rf"\b(?:{_MONTHS})\.?\s+\d{{4}}\b", re.I),
-    re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b"),
-    re.compile(r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)", re.I),
-    re.compile(r"\b(?:yesterday|today|tomorrow|overnight|tonight)\b", re.I),
-    re.compile(rf"\b(?:{_MONTHS})\b", re.I),
-    re.compile(
+_YEAR = r"(?:1\d{3}|20\d\d)"
+# Date forms, in the order they are looked for: a longer, more specific form first, and a
+# shorter match inside one already found is dropped ("1294 to 1307" before "1294").
+_DATE_FORMS: dict[str, re.Pattern[str]] = {
+    "weekday": re.compile(rf"\b(?:{_WEEKDAYS})\b", re.I),
+    "day-month": re.compile(
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\.?(?:\s+\d{{4}})?\b", re.I
+    ),
+    "month-day": re.compile(
+        rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b", re.I
+    ),
+    "month-year": re.compile(rf"\b(?:{_MONTHS})\.?\s+\d{{4}}\b", re.I),
+    "year-range": re.compile(
+        rf"\b{_YEAR}\s*(?:–|—|-|to|until|and)\s*(?:{_YEAR}|\d\d)\b(?!\s*%)", re.I
+    ),
+    "year": re.compile(rf"\b{_YEAR}s?\b(?!\s*%)|\b\d{{1,4}}\s?(?:BC|BCE|AD)\b|\bAD\s?\d{{1,4}}\b"),
+    "clock": re.compile(r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)", re.I),
+    # not "today", which in most prose means "nowadays"
+    "relative": re.compile(r"\b(?:yesterday|tomorrow|overnight|tonight)\b", re.I),
+    "month": re.compile(rf"\b(?:{_MONTHS})\b", re.I),
+    "part-of-day": re.compile(
         r"\b(?:noon|midday|midnight|dawn|dusk|daybreak|nightfall|night|morning|"
         r"afternoon|evening)\b",
         re.I,
     ),
-    re.compile(
+    "century": re.compile(
         rf"\b(?:(?:early|mid|late)[\s-]+)?{_ORDINAL}(?:\s+(?:and|or|to)\s+{_ORDINAL})?\s+"
         r"centur(?:y|ies)(?:\s+(?:BC|AD|BCE|CE)\b)?",
         re.I,
     ),
-]
+}
 _MONTH_WORD = re.compile(rf"^(?:{_MONTHS})$", re.I)
 _DURATION = re.compile(
     r"\b(?:(?:about|around|nearly|almost|over|under|more than|less than|at least|roughly|some)"
@@ -224,31 +235,49 @@ def duration_spans(line: str, tokens: list[Token]) -> list[Span]:
     return spans
 
 
-# Which date forms suit a question that names its unit ("what year", "what day"), by
-# pattern index in _DATE_PATTERNS: weekday, day-month, month-day, month-year, year, clock
-# time, relative day, bare month, part of the day, century. "At what time" wants a clock
-# time or a part of the day: a weekday alone does not answer it.
-_UNIT_PRIORS = {
-    "year": (0.2, 0.6, 0.6, 0.9, 1.0, 0.1, 0.2, 0.2, 0.1, 0.4),
-    "day": (1.0, 0.9, 0.9, 0.3, 0.2, 0.3, 0.8, 0.2, 0.3, 0.1),
-    "weekday": (1.0, 0.6, 0.6, 0.2, 0.1, 0.2, 0.5, 0.1, 0.2, 0.1),
-    "date": (0.7, 1.0, 1.0, 0.7, 0.5, 0.3, 0.5, 0.4, 0.2, 0.3),
-    "month": (0.3, 0.8, 0.8, 1.0, 0.3, 0.1, 0.2, 1.0, 0.1, 0.1),
-    "time": (0.2, 0.2, 0.2, 0.2, 0.2, 1.0, 0.7, 0.1, 0.6, 0.1),
-    "century": (0.1, 0.2, 0.2, 0.3, 0.6, 0.1, 0.1, 0.1, 0.1, 1.0),
+# How well each date form suits a question that names its unit ("what year", "what day").
+# "At what time" wants a clock time or a part of the day: a weekday alone does not answer it.
+_DEFAULT_DATE_PRIORS = {
+    "weekday": 1.0,
+    "day-month": 1.0,
+    "month-day": 1.0,
+    "month-year": 1.0,
+    "year-range": 0.9,
+    "year": 0.9,
+    "clock": 0.9,
+    "relative": 0.8,
+    "month": 0.6,
+    "part-of-day": 0.3,
+    "century": 0.9,
 }
-_DEFAULT_DATE_PRIORS = (1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 0.8, 0.6, 0.3, 0.9)
+_FORMS = tuple(_DATE_FORMS)
+
+
+def _priors(*values: float) -> dict[str, float]:
+    return dict(zip(_FORMS, values, strict=True))
+
+
+# columns: weekday, day-month, month-day, month-year, year-range, year, clock, relative,
+# month, part-of-day, century
+_UNIT_PRIORS = {
+    "year": _priors(0.2, 0.6, 0.6, 0.9, 0.8, 1.0, 0.1, 0.2, 0.2, 0.1, 0.4),
+    "day": _priors(1.0, 0.9, 0.9, 0.3, 0.1, 0.2, 0.3, 0.8, 0.2, 0.3, 0.1),
+    "weekday": _priors(1.0, 0.6, 0.6, 0.2, 0.1, 0.1, 0.2, 0.5, 0.1, 0.2, 0.1),
+    "date": _priors(0.7, 1.0, 1.0, 0.7, 0.5, 0.5, 0.3, 0.5, 0.4, 0.2, 0.3),
+    "month": _priors(0.3, 0.8, 0.8, 1.0, 0.1, 0.3, 0.1, 0.2, 1.0, 0.1, 0.1),
+    "time": _priors(0.2, 0.2, 0.2, 0.2, 0.1, 0.2, 1.0, 0.7, 0.1, 0.6, 0.1),
+    "century": _priors(0.1, 0.2, 0.2, 0.3, 0.4, 0.6, 0.1, 0.1, 0.1, 0.1, 1.0),
+}
 
 
 def date_spans(line: str, tokens: list[Token], unit: str = "") -> list[Span]:
     priors = _UNIT_PRIORS.get(unit, _DEFAULT_DATE_PRIORS)
     found: dict[tuple[int, int], Span] = {}
-    for rank, pattern in enumerate(_DATE_PATTERNS):
+    for form, pattern in _DATE_FORMS.items():
         for m in pattern.finditer(line):
-            # Longer, more specific forms come first; a shorter match inside one is dropped.
             if any(s <= m.start() and m.end() <= e for (s, e) in found):
                 continue
-            span = _char_span(line, tokens, m.start(), m.end(), priors[rank])
+            span = _char_span(line, tokens, m.start(), m.end(), priors[form])
             if span:
                 found[(m.start(), m.end())] = span
     return list(found.values())

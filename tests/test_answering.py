@@ -143,6 +143,7 @@ Each autumn a secret ballot chooses the new members of the harbour board.
 Storms hit 60 trawlers last winter, and 14 of the trawlers sank.
 The first ferry of the day leaves at 6am with 30 passengers.
 The chapel on the pier was built in the late 14th century.
+The Hallen monastery, a museum today, housed monks from 1120 to 1347.
 """
 
 
@@ -163,6 +164,8 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         ("How long does the herring festival last?", "three days", 4),
         ("Where do the ferries go?", "Kessel Island", 5),
         ("In what century was the chapel on the pier built?", "late 14th century", 22),
+        # years before 1500 and ranges of years are dates; "today" (nowadays) is not
+        ("When did the Hallen monastery house monks?", "1120 to 1347", 23),
         # a clock time beats a part of the day when asked "at what time"
         ("At what time do the ferries leave for Kessel Island?", "7am", 5),
         ("How tall is the lighthouse?", "38 metres", 6),
