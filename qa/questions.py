@@ -66,6 +66,13 @@ _FOLLOW_UP = re.compile(
 )
 
 
+# "What word/term/adjective did X use?" asks for wording, not for a name.
+_WORDS_FOR_WORDS = frozenset(
+    "word words term terms phrase phrases adjective adjectives verb noun description "  # noqa: SIM905
+    "expression expressions quote slogan label".split()
+)
+
+
 @dataclass(frozen=True)
 class Question:
     text: str
@@ -74,6 +81,7 @@ class Question:
     counted: str = ""  # for "how many X": the word X, which a good answer's number counts
     owned: str = ""  # for "whose X": the word X, which the answer owns ("the mayor's X")
     partitive: bool = False  # "how many of the X": a part of a set the line also counts
+    names_a_kind: bool = False  # "What museum...?": a noun right after "what"/"which"
 
     @property
     def wants_span(self) -> bool:
@@ -106,7 +114,8 @@ def classify(text: str) -> Question:
                 owned = m.group(1)
             partitive = bool(re.search(r"\bhow\s+many\s+of\s+(?:the|these|those|their|its)\b", low))
             return Question(text, kind, unit, counted, owned, partitive)
-    return Question(text, Kind.OTHER)
+    noun = asked_noun(text)
+    return Question(text, Kind.OTHER, names_a_kind=bool(noun) and noun not in _WORDS_FOR_WORDS)
 
 
 _WH = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "how"})

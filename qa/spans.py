@@ -465,6 +465,9 @@ def possessor_spans(line: str, tokens: list[Token], owned: str) -> list[Span]:
     return spans
 
 
+NAME_PRIOR = 0.6
+
+
 def candidates(
     question: Question, line: str, tokens: list[Token], question_stems: set[str]
 ) -> list[Span]:
@@ -495,4 +498,10 @@ def candidates(
                 for s in number_spans(line, tokens)
             ]
         )
-    return quote_spans(line, tokens) + phrase_spans(line, tokens, question_stems)
+    spans = quote_spans(line, tokens) + phrase_spans(line, tokens, question_stems)
+    if question.names_a_kind:  # "What museum...?": the answer may be a name ("the Peabody")
+        spans += [
+            Span(s.text, s.start, s.end, s.first, s.last, NAME_PRIOR * s.prior)
+            for s in entity_spans(line, tokens)
+        ]
+    return spans

@@ -144,6 +144,7 @@ Storms hit 60 trawlers last winter, and 14 of the trawlers sank.
 The first ferry of the day leaves at 6am with 30 passengers.
 The chapel on the pier was built in the late 14th century.
 The Hallen monastery, a museum today, housed monks from 1120 to 1347.
+Every summer the regatta is run by the Friends of Marlow Harbour for visiting crews.
 """
 
 
@@ -251,6 +252,11 @@ def test_how_many_of_the_x_is_answered_by_the_part_not_the_whole(town) -> None:
 def test_a_clock_time_is_not_a_count(town) -> None:
     answer = town.ask("How many leave on the first ferry of the day?")
     assert answer.answer == "30", answer.answer
+
+
+def test_what_organisation_may_be_answered_by_a_name(town) -> None:
+    answer = town.ask("What organisation runs the regatta?")
+    assert answer.answer == "Friends of Marlow Harbour", answer.answer
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
