@@ -144,7 +144,7 @@ Storms hit 60 trawlers last winter, and 14 of the trawlers sank.
 The first ferry of the day leaves at 6am with 30 passengers.
 The chapel on the pier was built in the late 14th century.
 The Hallen monastery, a museum today, housed monks from 1120 to 1347.
-Every summer the regatta is run by the Friends of Marlow Harbour for visiting crews.
+Every summer the regatta is held by the Friends of Marlow Harbour for visiting crews.
 """
 
 
@@ -255,7 +255,7 @@ def test_a_clock_time_is_not_a_count(town) -> None:
 
 
 def test_what_organisation_may_be_answered_by_a_name(town) -> None:
-    answer = town.ask("What organisation runs the regatta?")
+    answer = town.ask("What organisation holds the regatta?")
     assert answer.answer == "Friends of Marlow Harbour", answer.answer
 
 
