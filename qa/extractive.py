@@ -21,6 +21,7 @@ from functools import cached_property
 from qa.questions import (
     Kind,
     Question,
+    answer_follows,
     asked_noun,
     attribute_owner,
     classify,
@@ -44,6 +45,7 @@ _FAR_FROM_OWNER = 0.4  # asked about "Acme's founder", the answer is rarely far 
 _LISTED_BESIDE = 2.0  # "Besides oats, which grain...?": a span listed beside oats
 _OBJECT_OF_PREPOSITION = 2.0  # "What is Acme known for?": the span after "known for"
 _MODIFIES_FOCUS = 2.0  # "What kind of ballot?": the word before "ballot" in "a secret ballot"
+_FOLLOWS_ANCHOR = 2.0  # "What did the storm destroy?": the span after "destroyed"
 _LIST_GLUE = frozenset({"and", "or", "as", "well", "a", "an", "the", "&"})
 _PROXIMITY_SCALE = 4.0  # tokens; how fast a question word's pull on a span fades
 _QUESTION_WORDS = frozenset(
@@ -292,6 +294,7 @@ class ExtractiveAnswerer:
         preposition = stranded_preposition(question)
         # a stranded preposition is the stronger cue; the two would pull apart
         noun = "" if preposition else stem(asked_noun(question))
+        anchor = "" if preposition else stem(answer_follows(question))
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
@@ -312,6 +315,8 @@ class ExtractiveAnswerer:
                     prior *= _FAR_FROM_OWNER
                 if noun and asked.kind in (Kind.OTHER, Kind.ENTITY) and _modifies(span, line, noun):
                     prior *= _MODIFIES_FOCUS
+                if anchor and _follows(span, line, anchor):
+                    prior *= _FOLLOWS_ANCHOR
                 if listed and _listed_beside(span, line, listed):
                     prior *= _LISTED_BESIDE
                 if preposition and _object_of(span, line, preposition, question_terms):
@@ -429,6 +434,15 @@ def _modifies(span: Span, line: ScoredLine, noun: str) -> bool:
     if line.hit.text[line.tokens[span.last].end : line.tokens[after].start].strip():
         return False
     return line.stems[after] == noun and noun not in line.stems[span.first : after]
+
+
+def _follows(span: Span, line: ScoredLine, anchor: str) -> bool:
+    """Does the span come right after the question's anchor word (a determiner between is
+    fine): "destroyed *the pier*" for "What did the storm destroy?"."""
+    at = span.first - 1
+    while at >= 0 and line.tokens[at].text.lower() in _DETERMINERS:
+        at -= 1
+    return at >= 0 and line.stems[at] == anchor
 
 
 def _object_of(span: Span, line: ScoredLine, preposition: str, question_terms: set[str]) -> bool:

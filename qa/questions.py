@@ -216,6 +216,19 @@ def stranded_preposition(text: str) -> str:
     return found.group(1).lower() if found else ""
 
 
+_IN_SITU = re.compile(r"\b([\w'’-]+)\s+(?:what|which|whom)\b", re.IGNORECASE)
+
+
+def answer_follows(text: str) -> str:
+    """The word the answer comes right after in a line that states it: "The storm destroyed
+    *what*?" is answered by "destroyed the pier". "" when the question does not say.
+    ("What did the storm destroy?" is not read this way: measured, it hurt.)"""
+    in_situ = _IN_SITU.search(text)
+    if in_situ and in_situ.start() > 0 and in_situ.group(1).lower() not in STOPWORDS:
+        return in_situ.group(1).lower()
+    return ""
+
+
 def looks_like_follow_up(text: str) -> bool:
     """Short questions that lean on the previous turn ("And how many were repaired?")."""
     return bool(_FOLLOW_UP.search(text.strip())) or len(text.split()) <= 4

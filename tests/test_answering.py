@@ -145,6 +145,7 @@ The first ferry of the day leaves at 6am with 30 passengers.
 The chapel on the pier was built in the late 14th century.
 The Hallen monastery, a museum today, housed monks from 1120 to 1347.
 Every summer the regatta is held by the Friends of Marlow Harbour for visiting crews.
+In the January gales the sea wall protected the boathouse, but waves flooded the fish market.
 """
 
 
@@ -257,6 +258,12 @@ def test_a_clock_time_is_not_a_count(town) -> None:
 def test_what_organisation_may_be_answered_by_a_name(town) -> None:
     answer = town.ask("What organisation holds the regatta?")
     assert answer.answer == "Friends of Marlow Harbour", answer.answer
+
+
+def test_a_question_with_what_in_place_is_answered_by_what_follows_its_verb(town) -> None:
+    answer = town.ask("In the January gales, waves flooded what?")
+    assert answer.answer == "fish market", answer.answer
+    assert ("marlow.md", 25) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
