@@ -59,6 +59,10 @@ _RULES: list[tuple[re.Pattern[str], Kind]] = [
     (re.compile(r"\bname\b"), Kind.ENTITY),
 ]
 
+_WHY = re.compile(
+    r"\bwhy\b|\bfor what (?:reason|purpose)\b|\bwhat (?:was|is|were|are) the reasons?\b"
+)
+
 _FOLLOW_UP = re.compile(
     r"^(?:and|but|also|so|then|what about|how about|and what|and how|and who|and where|"
     r"and when)\b|\b(?:he|she|they|it|him|her|them|his|its|their|that|those|these|this|there)\b",
@@ -82,6 +86,7 @@ class Question:
     owned: str = ""  # for "whose X": the word X, which the answer owns ("the mayor's X")
     partitive: bool = False  # "how many of the X": a part of a set the line also counts
     names_a_kind: bool = False  # "What museum...?": a noun right after "what"/"which"
+    asks_why: bool = False  # "why" / "for what reason": the answer is a cause or a purpose
 
     @property
     def wants_span(self) -> bool:
@@ -115,7 +120,12 @@ def classify(text: str) -> Question:
             partitive = bool(re.search(r"\bhow\s+many\s+of\s+(?:the|these|those|their|its)\b", low))
             return Question(text, kind, unit, counted, owned, partitive)
     noun = asked_noun(text)
-    return Question(text, Kind.OTHER, names_a_kind=bool(noun) and noun not in _WORDS_FOR_WORDS)
+    return Question(
+        text,
+        Kind.OTHER,
+        names_a_kind=bool(noun) and noun not in _WORDS_FOR_WORDS,
+        asks_why=bool(_WHY.search(low)),
+    )
 
 
 _WH = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "how"})

@@ -466,6 +466,29 @@ def possessor_spans(line: str, tokens: list[Token], owned: str) -> list[Span]:
 
 
 NAME_PRIOR = 0.6
+# Words that introduce a cause or a purpose; the clause after one answers "why".
+_REASON = re.compile(
+    r"\b(?:because(?:\s+of)?|due\s+to|owing\s+to|thanks\s+to|as\s+a\s+result\s+of|in\s+order\s+to|"
+    r"so\s+as\s+to|so\s+that|in\s+response\s+to|in\s+protest\s+(?:against|at)|to\s+(?=[a-z]+\b))\s+",
+    re.I,
+)
+
+
+def reason_spans(line: str, tokens: list[Token]) -> list[Span]:
+    """The clause after "because", "due to", "in order to", "in response to"..., up to the
+    next punctuation: how prose gives a reason or a purpose."""
+    spans = []
+    for m in _REASON.finditer(line):
+        end = re.search(r"[,;:.!?()“”\"]|$", line[m.end() :])
+        stop = m.end() + (end.start() if end else 0)
+        if stop - m.end() < 3:
+            continue
+        span = _char_span(
+            line, tokens, m.end(), stop, 0.9 if m.group(0).lower().startswith("to") else 1.0
+        )
+        if span and len(span.text.split()) <= 12:
+            spans.append(span)
+    return spans
 
 
 def candidates(
@@ -499,6 +522,8 @@ def candidates(
             ]
         )
     spans = quote_spans(line, tokens) + phrase_spans(line, tokens, question_stems)
+    if question.asks_why:
+        spans += reason_spans(line, tokens)
     if question.names_a_kind:  # "What museum...?": the answer may be a name ("the Peabody")
         spans += [
             Span(s.text, s.start, s.end, s.first, s.last, NAME_PRIOR * s.prior)

@@ -146,6 +146,7 @@ The chapel on the pier was built in the late 14th century.
 The Hallen monastery, a museum today, housed monks from 1120 to 1347.
 Every summer the regatta is held by the Friends of Marlow Harbour for visiting crews.
 In the January gales the sea wall protected the boathouse, but waves flooded the fish market.
+The ice house shut early on Friday because its cooling plant had failed in the heat.
 """
 
 
@@ -264,6 +265,12 @@ def test_a_question_with_what_in_place_is_answered_by_what_follows_its_verb(town
     answer = town.ask("In the January gales, waves flooded what?")
     assert answer.answer == "fish market", answer.answer
     assert ("marlow.md", 25) in {(c.source, c.line_start) for c in answer.citations}
+
+
+def test_why_is_answered_by_the_clause_after_because(town) -> None:
+    answer = town.ask("Why did the ice house shut early on Friday?")
+    assert answer.answer == "its cooling plant had failed in the heat", answer.answer
+    assert ("marlow.md", 26) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
