@@ -63,6 +63,8 @@ _WHY = re.compile(
     r"\bwhy\b|\bfor what (?:reason|purpose)\b|\bwhat (?:was|is|were|are) the reasons?\b"
 )
 
+_HOW = re.compile(r"^\s*how\s+(?:did|does|do|was|were|is|are|can|could|has|have|had|would|will)\b")
+
 _FOLLOW_UP = re.compile(
     r"^(?:and|but|also|so|then|what about|how about|and what|and how|and who|and where|"
     r"and when)\b|\b(?:he|she|they|it|him|her|them|his|its|their|that|those|these|this|there)\b",
@@ -87,6 +89,7 @@ class Question:
     partitive: bool = False  # "how many of the X": a part of a set the line also counts
     names_a_kind: bool = False  # "What museum...?": a noun right after "what"/"which"
     asks_why: bool = False  # "why" / "for what reason": the answer is a cause or a purpose
+    asks_how: bool = False  # "how did / is / can...": the answer is a means or a manner
 
     @property
     def wants_span(self) -> bool:
@@ -125,6 +128,7 @@ def classify(text: str) -> Question:
         Kind.OTHER,
         names_a_kind=bool(noun) and noun not in _WORDS_FOR_WORDS,
         asks_why=bool(_WHY.search(low)),
+        asks_how=bool(_HOW.match(low)),
     )
 
 

@@ -474,11 +474,15 @@ _REASON = re.compile(
 )
 
 
-def reason_spans(line: str, tokens: list[Token]) -> list[Span]:
-    """The clause after "because", "due to", "in order to", "in response to"..., up to the
-    next punctuation: how prose gives a reason or a purpose."""
+# Words that introduce a means or a manner; the phrase after one answers "how did...".
+_MEANS = re.compile(r"\b(?:by|via|through|using|by\s+means\s+of|with\s+the\s+help\s+of)\s+", re.I)
+
+
+def clause_spans(marker: re.Pattern[str], line: str, tokens: list[Token]) -> list[Span]:
+    """The clause after a marker ("because", "in order to"; "by", "via"), up to the next
+    punctuation: how prose gives a reason, a purpose or a means."""
     spans = []
-    for m in _REASON.finditer(line):
+    for m in marker.finditer(line):
         end = re.search(r"[,;:.!?()“”\"]|$", line[m.end() :])
         stop = m.end() + (end.start() if end else 0)
         if stop - m.end() < 3:
@@ -523,7 +527,9 @@ def candidates(
         )
     spans = quote_spans(line, tokens) + phrase_spans(line, tokens, question_stems)
     if question.asks_why:
-        spans += reason_spans(line, tokens)
+        spans += clause_spans(_REASON, line, tokens)
+    if question.asks_how:
+        spans += clause_spans(_MEANS, line, tokens)
     if question.names_a_kind:  # "What museum...?": the answer may be a name ("the Peabody")
         spans += [
             Span(s.text, s.start, s.end, s.first, s.last, NAME_PRIOR * s.prior)

@@ -147,6 +147,7 @@ The Hallen monastery, a museum today, housed monks from 1120 to 1347.
 Every summer the regatta is held by the Friends of Marlow Harbour for visiting crews.
 In the January gales the sea wall protected the boathouse, but waves flooded the fish market.
 The ice house shut early on Friday because its cooling plant had failed in the heat.
+Each night the lighthouse lamp is lit by a clockwork timer.
 """
 
 
@@ -271,6 +272,12 @@ def test_why_is_answered_by_the_clause_after_because(town) -> None:
     answer = town.ask("Why did the ice house shut early on Friday?")
     assert answer.answer == "its cooling plant had failed in the heat", answer.answer
     assert ("marlow.md", 26) in {(c.source, c.line_start) for c in answer.citations}
+
+
+def test_how_is_answered_by_the_means_after_by(town) -> None:
+    answer = town.ask("How is the lighthouse lamp lit each night?")
+    assert answer.answer == "a clockwork timer", answer.answer
+    assert ("marlow.md", 27) in {(c.source, c.line_start) for c in answer.citations}
 
 
 def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> None:
