@@ -37,6 +37,7 @@ from qa.text import LIGHT_VERBS, PARTICLES, STOPWORDS, stem, terms, words
 # squad`), never on the gold set: below them an answer was more often wrong than right.
 SUPPORT_THRESHOLD = 0.45  # how well the best line covers the question
 SPAN_THRESHOLD = 0.12  # how well the chosen span sits among the question's words
+CITE_SHARE = 0.2
 _NEIGHBOUR_LINES = 2
 _DETERMINERS = frozenset({"a", "an", "the", "his", "her", "its", "their", "our", "this", "that"})
 _AUXILIARIES = frozenset({"have", "has", "had", "were", "was", "are", "is", "will", "would"})
@@ -298,7 +299,8 @@ class ExtractiveAnswerer:
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
-        for line in scored:
+        in_line: dict[tuple[str, int], float] = {}  # (answer, line index) -> its best score
+        for at, line in enumerate(scored):
             if line.support < self.threshold * 0.8:
                 continue
             seen_here: dict[str, float] = {}
@@ -327,6 +329,7 @@ class ExtractiveAnswerer:
                     best_form[key] = (score, span.text)
             for key, score in seen_here.items():
                 totals.setdefault(key, []).append(score)
+                in_line[(key, at)] = score
         if not totals:
             if not asked.wants_span:
                 best = scored[0]
@@ -348,10 +351,15 @@ class ExtractiveAnswerer:
         # A line that states the answer and is about the question supports it, even when it
         # words the question differently ("purchased" for "bought").
         support_floor = max(self.threshold * 0.8, 0.45 * scored[0].support)
+        # A line that only mentions the answer in passing, far from what was asked, does not
+        # support it: it must score the answer at a fair share of the best line's score.
+        share_floor = CITE_SHARE * best_form[key][0]
         cited = [
             line
-            for line in scored
-            if line.support >= support_floor and key in normalise(line.hit.text)
+            for at, line in enumerate(scored)
+            if line.support >= support_floor
+            and key in normalise(line.hit.text)
+            and in_line.get((key, at), share_floor) >= share_floor
         ][:3]
         if not cited:
             return Draft(asked, "", [], scored[0].support, abstained=True)
