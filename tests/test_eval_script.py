@@ -71,11 +71,11 @@ def test_the_markdown_report_has_the_table_failures_and_a_chart(gold_report) -> 
 def test_the_answerer_stays_above_its_measured_floor_on_the_gold_set(gold_report) -> None:
     """A regression floor just under the level last measured (README, Evaluation)."""
     m = gold_report["metrics"]
-    assert m["answer_f1"] >= 0.65
-    assert m["citation_precision"] >= 0.76
+    assert m["answer_f1"] >= 0.70
+    assert m["citation_precision"] >= 0.80
     assert m["citation_recall"] >= 0.80
-    assert m["abstention_accuracy"] >= 0.68
-    assert m["false_abstention_rate"] <= 0.12
+    assert m["abstention_accuracy"] >= 0.75
+    assert m["false_abstention_rate"] <= 0.10
     assert m["retrieval_recall_at_5"] >= 0.9
 
 
