@@ -295,7 +295,7 @@ class ExtractiveAnswerer:
         preposition = stranded_preposition(question)
         # a stranded preposition is the stronger cue; the two would pull apart
         noun = "" if preposition else stem(asked_noun(question))
-        anchor = "" if preposition else stem(answer_follows(question))
+        anchor = [] if preposition else [stem(w) for w in answer_follows(question)]
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
         totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
@@ -444,13 +444,14 @@ def _modifies(span: Span, line: ScoredLine, noun: str) -> bool:
     return line.stems[after] == noun and noun not in line.stems[span.first : after]
 
 
-def _follows(span: Span, line: ScoredLine, anchor: str) -> bool:
-    """Does the span come right after the question's anchor word (a determiner between is
-    fine): "destroyed *the pier*" for "What did the storm destroy?"."""
+def _follows(span: Span, line: ScoredLine, anchor: list[str]) -> bool:
+    """Does the span come right after the question's anchor words (a determiner between is
+    fine): "destroyed *the pier*" for "The storm destroyed what?"."""
     at = span.first - 1
     while at >= 0 and line.tokens[at].text.lower() in _DETERMINERS:
         at -= 1
-    return at >= 0 and line.stems[at] == anchor
+    start = at - len(anchor) + 1
+    return start >= 0 and line.stems[start : at + 1] == anchor
 
 
 def _object_of(span: Span, line: ScoredLine, preposition: str, question_terms: set[str]) -> bool:

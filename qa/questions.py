@@ -230,17 +230,22 @@ def stranded_preposition(text: str) -> str:
     return found.group(1).lower() if found else ""
 
 
-_IN_SITU = re.compile(r"\b([\w'’-]+)\s+(?:what|which|whom)\b", re.IGNORECASE)
+_IN_SITU = re.compile(r"(?:\b([\w'’-]+)\s+)?\b([\w'’-]+)\s+(?:what|which|whom)\b", re.IGNORECASE)
+_IN_SITU_PREPOSITIONS = frozenset({"of", "for", "to", "with", "by", "from", "into", "on", "about"})
 
 
-def answer_follows(text: str) -> str:
-    """The word the answer comes right after in a line that states it: "The storm destroyed
-    *what*?" is answered by "destroyed the pier". "" when the question does not say.
-    ("What did the storm destroy?" is not read this way: measured, it hurt.)"""
+def answer_follows(text: str) -> list[str]:
+    """The words the answer comes right after in a line that states it: "The storm destroyed
+    *what*?" is answered by "destroyed the pier", "It damaged the roof of what?" by "roof of
+    the chapel". Empty when the question does not say. ("What did the storm destroy?" is
+    not read this way: measured, it hurt.)"""
     in_situ = _IN_SITU.search(text)
-    if in_situ and in_situ.start() > 0 and in_situ.group(1).lower() not in STOPWORDS:
-        return in_situ.group(1).lower()
-    return ""
+    if not in_situ or in_situ.start(2) == 0:
+        return []
+    before, word = (in_situ.group(1) or "").lower(), in_situ.group(2).lower()
+    if word in _IN_SITU_PREPOSITIONS and before and before not in STOPWORDS:
+        return [before, word]
+    return [word] if word not in STOPWORDS else []
 
 
 def looks_like_follow_up(text: str) -> bool:

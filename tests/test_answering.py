@@ -148,6 +148,7 @@ Every summer the regatta is held by the Friends of Marlow Harbour for visiting c
 In the January gales the sea wall protected the boathouse, but waves flooded the fish market.
 The ice house shut early on Friday because its cooling plant had failed in the heat.
 Each night the lighthouse lamp is lit by a clockwork timer.
+The steps of the customs house and the pier railings were worn away by spring tides.
 """
 
 
@@ -261,6 +262,12 @@ SHAPES = [
         "In the January gales, waves flooded what?",
         "fish market",
         25,
+    ),
+    (
+        "x of what: what follows 'x of'",
+        "Spring tides wore away the steps of what?",
+        "customs house",
+        28,
     ),
     (
         "why: the clause after because",
