@@ -297,13 +297,11 @@ class ExtractiveAnswerer:
         noun = "" if preposition else stem(asked_noun(question))
         anchor = [] if preposition else [stem(w) for w in answer_follows(question)]
         named = set(entities) if asked.kind in (Kind.PERSON, Kind.ENTITY, Kind.PLACE) else set()
-        totals: dict[str, list[float]] = {}
         best_form: dict[str, tuple[float, str]] = {}
         in_line: dict[tuple[str, int], float] = {}  # (answer, line index) -> its best score
         for at, line in enumerate(scored):
             if line.support < self.threshold * 0.8:
                 continue
-            seen_here: dict[str, float] = {}
             for span in candidates(asked, line.hit.text, line.tokens, question_terms):
                 if _repeats_question(span, line, question_terms, named):
                     continue
@@ -324,12 +322,12 @@ class ExtractiveAnswerer:
                 if preposition and _object_of(span, line, preposition, question_terms):
                     prior *= _OBJECT_OF_PREPOSITION
                 score = line.support * prior * (0.25 + 0.75 * _proximity(span, line, extended))
-                seen_here[key] = max(seen_here.get(key, 0.0), score)
+                in_line[(key, at)] = max(in_line.get((key, at), 0.0), score)
                 if key not in best_form or score > best_form[key][0]:
                     best_form[key] = (score, span.text)
-            for key, score in seen_here.items():
-                totals.setdefault(key, []).append(score)
-                in_line[(key, at)] = score
+        totals: dict[str, list[float]] = {}  # each answer's best score in each line
+        for (key, _), score in in_line.items():
+            totals.setdefault(key, []).append(score)
         if not totals:
             if not asked.wants_span:
                 best = scored[0]
@@ -444,12 +442,19 @@ def _modifies(span: Span, line: ScoredLine, noun: str) -> bool:
     return line.stems[after] == noun and noun not in line.stems[span.first : after]
 
 
-def _follows(span: Span, line: ScoredLine, anchor: list[str]) -> bool:
-    """Does the span come right after the question's anchor words (a determiner between is
-    fine): "destroyed *the pier*" for "The storm destroyed what?"."""
+def _word_before(span: Span, line: ScoredLine) -> int:
+    """Index of the word before the span, past any determiner or possessive ("known for
+    *its* X"), or -1 when the span opens the line."""
     at = span.first - 1
     while at >= 0 and line.tokens[at].text.lower() in _DETERMINERS:
         at -= 1
+    return at
+
+
+def _follows(span: Span, line: ScoredLine, anchor: list[str]) -> bool:
+    """Does the span come right after the question's anchor words (a determiner between is
+    fine): "destroyed *the pier*" for "The storm destroyed what?"."""
+    at = _word_before(span, line)
     start = at - len(anchor) + 1
     return start >= 0 and line.stems[start : at + 1] == anchor
 
@@ -458,13 +463,10 @@ def _object_of(span: Span, line: ScoredLine, preposition: str, question_terms: s
     """Does the span follow the question's stranded preposition, itself just after one of
     the question's words ("located *by* the river X", "known *for* its X")? A determiner or
     possessive may come between the preposition and the span."""
-    tokens, stems = line.tokens, line.stems
-    at = span.first - 1
-    while at >= 0 and tokens[at].text.lower() in _DETERMINERS:
-        at -= 1
-    if at < 1 or tokens[at].text.lower() != preposition:
+    at = _word_before(span, line)
+    if at < 1 or line.tokens[at].text.lower() != preposition:
         return False
-    return any(stems[k] in question_terms for k in range(max(0, at - 3), at))
+    return any(line.stems[k] in question_terms for k in range(max(0, at - 3), at))
 
 
 def _fold_short_names(totals: dict[str, list[float]], question_terms: set[str]) -> None:
