@@ -9,7 +9,7 @@ quotations. They know nothing about any corpus.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.questions import Kind, Question
 from qa.text import STOPWORDS, stem
@@ -376,9 +376,7 @@ def person_spans(line: str, tokens: list[Token]) -> list[Span]:
             prior = 0.3
         else:
             prior = 0.7
-        spans.append(
-            Span(span.text, span.start, span.end, span.first, span.last, prior * span.prior)
-        )
+        spans.append(replace(span, prior=prior * span.prior))
     return spans
 
 
@@ -387,9 +385,7 @@ def entity_spans(line: str, tokens: list[Token]) -> list[Span]:
     for span in name_spans(line, tokens):
         single = span.last == span.first
         prior = 0.4 if single and _DEMONYM.match(span.text) else 1.0
-        spans.append(
-            Span(span.text, span.start, span.end, span.first, span.last, prior * span.prior)
-        )
+        spans.append(replace(span, prior=prior * span.prior))
     return spans
 
 
@@ -421,7 +417,7 @@ def place_spans(line: str, tokens: list[Token]) -> list[Span]:
     spans = []
     for span in name_spans(line, tokens):
         prior = _place_cue(tokens, span.first) * span.prior
-        spans.append(Span(span.text, span.start, span.end, span.first, span.last, prior))
+        spans.append(replace(span, prior=prior))
     return spans
 
 
@@ -483,13 +479,12 @@ def clause_spans(marker: re.Pattern[str], line: str, tokens: list[Token]) -> lis
     punctuation: how prose gives a reason, a purpose or a means."""
     spans = []
     for m in marker.finditer(line):
-        end = re.search(r"[,;:.!?()“”\"]|$", line[m.end() :])
-        stop = m.end() + (end.start() if end else 0)
-        if stop - m.end() < 3:
+        clause = re.split(r"[,;:.!?()“”\"]", line[m.end() :], maxsplit=1)[0]
+        if len(clause) < 3:
             continue
-        span = _char_span(
-            line, tokens, m.end(), stop, 0.9 if m.group(0).lower().startswith("to") else 1.0
-        )
+        # a bare "to" (a purpose: "went there to rest") is a weaker marker than "because"
+        prior = 0.9 if m.group(0).lower().startswith("to") else 1.0
+        span = _char_span(line, tokens, m.end(), m.end() + len(clause), prior)
         if span and len(span.text.split()) <= 12:
             spans.append(span)
     return spans
@@ -503,7 +498,7 @@ def candidates(
         return number_spans(line, tokens)
     if kind is Kind.DURATION:
         return duration_spans(line, tokens) or [
-            Span(s.text, s.start, s.end, s.first, s.last, 0.5) for s in number_spans(line, tokens)
+            replace(s, prior=0.5) for s in number_spans(line, tokens)
         ]
     if kind is Kind.TIME:
         return date_spans(line, tokens, question.unit)
@@ -520,10 +515,7 @@ def candidates(
         return (
             entity_spans(line, tokens)
             + quote_spans(line, tokens)
-            + [
-                Span(s.text, s.start, s.end, s.first, s.last, 0.5)
-                for s in number_spans(line, tokens)
-            ]
+            + [replace(s, prior=0.5) for s in number_spans(line, tokens)]
         )
     spans = quote_spans(line, tokens) + phrase_spans(line, tokens, question_stems)
     if question.asks_why:
@@ -531,8 +523,5 @@ def candidates(
     if question.asks_how:
         spans += clause_spans(_MEANS, line, tokens)
     if question.names_a_kind:  # "What museum...?": the answer may be a name ("the Peabody")
-        spans += [
-            Span(s.text, s.start, s.end, s.first, s.last, NAME_PRIOR * s.prior)
-            for s in entity_spans(line, tokens)
-        ]
+        spans += [replace(s, prior=NAME_PRIOR * s.prior) for s in entity_spans(line, tokens)]
     return spans
