@@ -74,8 +74,24 @@ _FOLLOW_UP = re.compile(
 
 # "What word/term/adjective did X use?" asks for wording, not for a name.
 _WORDS_FOR_WORDS = frozenset(
-    "word words term terms phrase phrases adjective adjectives verb noun description "  # noqa: SIM905
-    "expression expressions quote slogan label".split()
+    {
+        "word",
+        "words",
+        "term",
+        "terms",
+        "phrase",
+        "phrases",
+        "adjective",
+        "adjectives",
+        "verb",
+        "noun",
+        "description",
+        "expression",
+        "expressions",
+        "quote",
+        "slogan",
+        "label",
+    }
 )
 
 
@@ -167,6 +183,11 @@ _WHAT_NOUN = re.compile(
 )
 
 
+_VERBS_FIRST = frozenset(
+    {"did", "does", "do", "has", "had", "have", "will", "can", "could", "would"}
+)
+
+
 def asked_noun(text: str) -> str:
     """The noun right after "what"/"which" ("What *museum*...?", "What kind of *ballot*...?"),
     or "" when a verb comes first ("What is..."). Prose names a kind of thing by the words in
@@ -175,8 +196,7 @@ def asked_noun(text: str) -> str:
     if not found:
         return ""
     word = found.group(1).lower()
-    verbs = {"did", "does", "do", "has", "had", "have", "will", "can", "could", "would"}
-    return "" if word in STOPWORDS or word in _AUX or word in verbs else word
+    return "" if word in STOPWORDS or word in _AUX or word in _VERBS_FIRST else word
 
 
 _OWNER_QUESTION = re.compile(
