@@ -68,15 +68,35 @@ def test_the_markdown_report_has_the_table_failures_and_a_chart(gold_report) -> 
     assert "| citation_precision |" in gold_report["_stdout"]
 
 
+# Lower bounds, except false_abstention_rate, which is an upper bound.
+MEASURED_FLOOR = {  # just under the level last measured (README, Evaluation)
+    "answer_f1": 0.70,
+    "citation_precision": 0.80,
+    "citation_recall": 0.80,
+    "abstention_accuracy": 0.75,
+    "false_abstention_rate": 0.10,
+    "retrieval_recall_at_5": 0.9,
+}
+ISSUE_BARS = {
+    "answer_f1": 0.95,
+    "citation_precision": 0.95,
+    "citation_recall": 0.95,
+    "abstention_accuracy": 0.90,
+    "false_abstention_rate": 0.05,
+}
+
+
+def short_of(metrics: dict[str, float], bars: dict[str, float]) -> list[str]:
+    """The metrics on the wrong side of their bar, with both values."""
+    return [
+        f"{name} {metrics[name]:.3f} vs {bar}"
+        for name, bar in bars.items()
+        if (metrics[name] > bar if name == "false_abstention_rate" else metrics[name] < bar)
+    ]
+
+
 def test_the_answerer_stays_above_its_measured_floor_on_the_gold_set(gold_report) -> None:
-    """A regression floor just under the level last measured (README, Evaluation)."""
-    m = gold_report["metrics"]
-    assert m["answer_f1"] >= 0.70
-    assert m["citation_precision"] >= 0.80
-    assert m["citation_recall"] >= 0.80
-    assert m["abstention_accuracy"] >= 0.75
-    assert m["false_abstention_rate"] <= 0.10
-    assert m["retrieval_recall_at_5"] >= 0.9
+    assert not short_of(gold_report["metrics"], MEASURED_FLOOR)
 
 
 @pytest.mark.xfail(
@@ -85,12 +105,7 @@ def test_the_answerer_stays_above_its_measured_floor_on_the_gold_set(gold_report
     "when this passes, drop the marker",
 )
 def test_the_answerer_meets_the_issues_bars_on_the_gold_set(gold_report) -> None:
-    m = gold_report["metrics"]
-    assert m["answer_f1"] >= 0.95
-    assert m["citation_precision"] >= 0.95
-    assert m["citation_recall"] >= 0.95
-    assert m["abstention_accuracy"] >= 0.90
-    assert m["false_abstention_rate"] <= 0.05
+    assert not short_of(gold_report["metrics"], ISSUE_BARS)
 
 
 @pytest.mark.skipif(not SQUAD.exists(), reason="shared/squad is not beside the repository")
