@@ -173,9 +173,13 @@ class Assistant:
         text, notice = self._check(question)
         turns = _turns(history)
         query, context = self._with_history(text, turns)
-        k = top_k or self.settings.top_k
+        use_llm = self._llm is not None and mode != "extractive"
+        # Asked for no particular number, an LLM is shown more lines than the extractive
+        # answerer reads (see Settings.llm_top_k); the extractive fallback reads its own.
+        reads = top_k or self.settings.top_k
+        k = top_k or (self.settings.llm_top_k if use_llm else self.settings.top_k)
         try:
-            hits = self.retriever.retrieve(query, top_k=max(k, 1))
+            hits = self.retriever.retrieve(query, top_k=max(k, reads, 1))
         except IndexError_ as err:
             raise QAError(str(err)) from err
         except Exception as err:
@@ -187,7 +191,6 @@ class Assistant:
             raise QAError(f"retrieval failed: {first_line(err)}") from err
         retrieved = time.perf_counter()
 
-        use_llm = self._llm is not None and mode != "extractive"
         if mode == "llm" and self._llm is None:
             notice = _join(notice, "no LLM is configured (set QA_LLM_MODEL); answered extractively")
         answer: Answer | None = None
@@ -195,8 +198,8 @@ class Assistant:
             draft = Draft(question=classify(text), answer="", lines=[], support=0.0, abstained=True)
             answer = self._reply(text, draft, _join(notice, "the question has no words to look up"))
         elif use_llm and self._llm is not None:
-            fallback = self._reply(text, self._extract(text, hits, context), None)
-            for piece in self._llm.stream(text, hits, turns, fallback=fallback):
+            fallback = self._reply(text, self._extract(text, hits[:reads], context), None)
+            for piece in self._llm.stream(text, hits[:k], turns, fallback=fallback):
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
@@ -204,7 +207,7 @@ class Assistant:
             answer = answer or fallback  # the answerer always ends with an Answer
             answer.notice = _join(notice, answer.notice)
         else:
-            answer = self._reply(text, self._extract(text, hits, context), notice)
+            answer = self._reply(text, self._extract(text, hits[:reads], context), notice)
             for piece in _pieces(answer.text):
                 yield piece
         done = time.perf_counter()

@@ -107,6 +107,11 @@ class ChatPage:
 
     # -- chat ----------------------------------------------------------------------------
 
+    def lines_for(self, mode: str) -> int:
+        """The slider's value for an answer mode: an LLM is shown more lines by default."""
+        settings = self.assistant.settings
+        return settings.llm_top_k if mode == "llm" else settings.top_k
+
     def respond(
         self, message: str, history: list[dict[str, Any]], mode: str, top_k: float
     ) -> Iterator[tuple[list[dict[str, Any]], str]]:
@@ -248,8 +253,8 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                     mode = gr.Radio(modes, value=modes[-1], label="Answer with")
                     top_k = gr.Slider(
                         1,
-                        20,
-                        value=assistant.settings.top_k,
+                        30,
+                        value=page.lines_for(modes[-1]),
                         step=1,
                         label="Lines to retrieve (top-k)",
                     )
@@ -275,6 +280,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
         cite_go = gr.Button("show", elem_id="qa-cite-go")
 
         inputs = [question, chat, mode, top_k]
+        mode.change(page.lines_for, mode, top_k, api_visibility="private")
         question.submit(page.respond, inputs, [chat, question], api_name="chat")
         send.click(page.respond, inputs, [chat, question], api_visibility="private")
         clear.click(lambda: ([], ""), None, [chat, question], api_visibility="private")

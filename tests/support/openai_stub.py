@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -265,10 +265,21 @@ def _reason(code: int) -> str:
 
 
 class ScriptedLLMServer:
-    """Answers chat completions from a queue so a test fixes exactly what the LLM says."""
+    """Answers chat completions from a queue so a test fixes exactly what the LLM says.
 
-    def __init__(self, replies: Iterable[Reply] = (), *, default: Reply | None = None) -> None:
+    With ``respond``, a reply is worked out from each request instead (once the queue is
+    empty): a stand-in model that reads the prompt it was sent.
+    """
+
+    def __init__(
+        self,
+        replies: Iterable[Reply] = (),
+        *,
+        default: Reply | None = None,
+        respond: Callable[[dict[str, Any]], Reply] | None = None,
+    ) -> None:
         self.default: Reply | None = default
+        self.respond = respond
         self.requests: list[dict[str, Any]] = []
         self._queue: deque[Reply] = deque(replies)
         self._lock = threading.Lock()
@@ -361,13 +372,16 @@ class ScriptedLLMServer:
             self._queue.clear()
             self.requests.clear()
             self.default = None
+            self.respond = None
 
     # -- used by the handler ---------------------------------------------------------------
 
     def _next_reply(self, request: dict[str, Any]) -> Reply | None:
         with self._lock:
             self.requests.append(request)
-            return self._queue.popleft() if self._queue else self.default
+            if self._queue:
+                return self._queue.popleft()
+        return self.respond(request) if self.respond is not None else self.default
 
     def _track(self, sock: socket.socket) -> None:
         with self._lock:
