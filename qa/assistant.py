@@ -176,10 +176,11 @@ class Assistant:
         use_llm = self._llm is not None and mode != "extractive"
         # Asked for no particular number, an LLM is shown more lines than the extractive
         # answerer reads (see Settings.llm_top_k); the extractive fallback reads its own.
+        top_k = max(top_k, 1) if top_k else None  # asked for fewer than one line: one
         reads = top_k or self.settings.top_k
         k = top_k or (self.settings.llm_top_k if use_llm else self.settings.top_k)
         try:
-            hits = self.retriever.retrieve(query, top_k=max(k, reads, 1))
+            hits = self.retriever.retrieve(query, top_k=max(k, reads))
         except IndexError_ as err:
             raise QAError(str(err)) from err
         except Exception as err:

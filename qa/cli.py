@@ -92,7 +92,9 @@ def ask_command(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    top_k: Annotated[int | None, typer.Option(help="Lines to retrieve.")] = None,
+    top_k: Annotated[
+        int | None, typer.Option(help="Lines to read (default: 8, or 16 for an LLM).")
+    ] = None,
     mode: Annotated[
         str | None, typer.Option(help="extractive, or llm when QA_LLM_MODEL is set.")
     ] = None,
@@ -104,14 +106,12 @@ def ask_command(
 
     if mode not in (None, "extractive", "llm"):
         raise Fail(f"unknown mode {mode!r}: use extractive or llm")
-    settings = _settings(ctx).with_overrides(
-        top_k=top_k, llm_model=llm_model, llm_api_base=llm_api_base
-    )
+    settings = _settings(ctx).with_overrides(llm_model=llm_model, llm_api_base=llm_api_base)
     try:
         if not question.strip():
             raise Fail("the question is empty")
         assistant = Assistant(settings)
-        answer = assistant.ask(question, mode=mode)
+        answer = assistant.ask(question, mode=mode, top_k=top_k)
     except QAError as exc:
         raise Fail(str(exc)) from exc
     if as_json:

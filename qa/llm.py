@@ -37,6 +37,9 @@ Rules:
 # question and answer vocabulary (IDF-free: the check must not depend on the corpus).
 _SUPPORT_OVERLAP = 0.6
 _MAX_LINE_CHARS = 1200
+# Up to this many content words, a short answer is stated by a line that has every one of
+# them, in any order; a longer one must appear as the line words it.
+_LOOSE_ANSWER_WORDS = 4
 
 
 class LLMFailure(Exception):
@@ -111,12 +114,23 @@ def supports(line_text: str, question: str, answer: str) -> bool:
     wanted = set(terms(question))
     present = set(terms(line_text))
     if answer:
-        key = normalise(answer)
-        stated = bool(key) and f" {key} " in f" {normalise(line_text)} "
-        return stated and (not wanted or bool(wanted & present))
+        return _states(line_text, answer, present) and (not wanted or bool(wanted & present))
     if not wanted:
         return False
     return len(wanted & present) / len(wanted) >= _SUPPORT_OVERLAP
+
+
+def _states(line_text: str, answer: str, present: set[str]) -> bool:
+    """The answer as the line words it ("88"), or a short answer whose every word the line
+    has ("88 drones" for "...of the drones... Another 88 were shot down."): models often add
+    the noun they count, and that alone must not cost the answer its citations."""
+    key = normalise(answer)
+    if not key:
+        return False
+    if f" {key} " in f" {normalise(line_text)} ":
+        return True
+    said = terms(answer)
+    return 0 < len(said) <= _LOOSE_ANSWER_WORDS and all(t in present for t in said)
 
 
 def verify(parsed: _Parsed, question: str, hits: list[LineHit]) -> tuple[list[LineHit], int]:

@@ -6,6 +6,7 @@ Whatever the model does, the outcome must show no citation that does not support
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from qa import Answer, Assistant
@@ -61,6 +62,19 @@ def test_the_prompt_shows_numbered_lines_and_the_question(llm_assistant, llm_ser
     assert LINE_29 in messages[-1]["content"]
 
 
+def shown_lines(server: ScriptedLLMServer) -> int:
+    prompt = server.requests[-1]["messages"][-1]["content"]
+    return sum(1 for row in prompt.splitlines() if re.match(r"L\d+ \[", row))
+
+
+def test_the_model_is_shown_16_lines_unless_asked_for_another_number(llm_assistant, llm_server):
+    llm_server.default = model_says("88", ["L1"])
+    llm_assistant.ask(DRONES)
+    assert shown_lines(llm_server) == 16  # Settings.llm_top_k; the extractive answerer reads 8
+    llm_assistant.ask(DRONES, top_k=5)
+    assert shown_lines(llm_server) == 5
+
+
 def test_invented_line_numbers_are_dropped(llm_assistant, llm_server) -> None:
     llm_server.default = model_says("88", ["L99", "000_9517869daacb5b3c.txt:999"])
     answer = llm_assistant.ask(DRONES)
@@ -81,6 +95,26 @@ def test_a_real_line_that_does_not_support_the_claim_is_dropped(llm_assistant, l
     assert answer.mode == "llm"
     assert [c.label for c in answer.citations] == [LINE_29]
     assert "1 unsupported citation(s) removed" in (answer.notice or "")
+
+
+def test_an_answer_that_adds_the_counted_noun_keeps_its_citations(llm_assistant, llm_server):
+    llm_server.default = model_says("88", ["L1"])
+    llm_assistant.ask(DRONES)
+    labels = labels_for(llm_server, LINE_29, LINE_21)
+    llm_server.default = model_says("88 drones", labels)
+    answer = llm_assistant.ask(DRONES)
+    assert answer.mode == "llm" and answer.answer == "88 drones"
+    assert {c.label for c in answer.citations} == {LINE_29, LINE_21}
+    assert answer.notice is None
+
+
+def test_an_answer_word_the_line_does_not_have_loses_the_citation(llm_assistant, llm_server):
+    llm_server.default = model_says("88", ["L1"])
+    llm_assistant.ask(DRONES)
+    llm_server.default = model_says("88 missiles", labels_for(llm_server, LINE_29, LINE_21))
+    answer = llm_assistant.ask(DRONES)
+    assert answer.mode == "extractive"
+    assert "cited no line that supports it" in (answer.notice or "")
 
 
 def test_a_claim_no_line_supports_is_never_shown_as_cited(llm_assistant, llm_server) -> None:
