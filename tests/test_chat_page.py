@@ -220,3 +220,29 @@ def test_a_person_uploads_asks_about_and_removes_a_document(tmp_path_factory) ->
             page.screenshot(path=str(ARTIFACTS / "chat-upload.png"), full_page=True)
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(
+    bool(chromium_missing_reason()) and not os.environ.get("CI"),
+    reason=chromium_missing_reason() or "",
+)
+def test_the_lines_slider_follows_the_answer_mode(tmp_path_factory) -> None:
+    """An LLM is shown 16 lines and the extractive answerer reads 8 (Settings.llm_top_k,
+    Settings.top_k): picking a mode on the page moves the slider to that mode's number."""
+    server = ChatServer(tmp_path_factory.mktemp("chat-modes"), {"QA_LLM_MODEL": "openai/unused"})
+    try:
+        with browser_page() as page:
+            page.goto(server.url)
+            page.get_by_text("Settings").click()
+            lines = page.get_by_label("Lines to retrieve (top-k)").first
+            lines.wait_for(timeout=60_000)
+            assert lines.input_value() == "16"
+            page.get_by_label("extractive").check()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('input[type=number]')]"
+                ".some((e) => e.value === '8')",
+                timeout=15_000,
+            )
+            assert lines.input_value() == "8"
+    finally:
+        server.stop()

@@ -27,22 +27,22 @@ def run_eval(
     return run_qa("eval", *args, cwd=cwd, env=env, timeout=600)
 
 
+def eval_gold(
+    out: Path, *more: str, env: dict[str, str] | None = None
+) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    """`qa eval` on the gold set over seeds/, as a user runs it; its JSON report."""
+    result = run_eval(
+        "--corpus", str(SEEDS), "--questions", str(GOLD), "--report-json", str(out / "r.json"),
+        *more, cwd=out, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads((out / "r.json").read_text()), result
+
+
 @pytest.fixture(scope="module")
 def gold_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("eval")
-    result = run_eval(
-        "--corpus",
-        str(SEEDS),
-        "--questions",
-        str(GOLD),
-        "--report-json",
-        str(out / "r.json"),
-        "--report-md",
-        str(out / "r.md"),
-        cwd=out,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads((out / "r.json").read_text())
+    report, result = eval_gold(out, "--report-md", str(out / "r.md"))
     report["_md"] = (out / "r.md").read_text()
     report["_png"] = (out / "r.png").exists()
     report["_stdout"] = result.stdout
@@ -119,24 +119,11 @@ def test_with_a_reader_that_never_misreads_the_product_meets_the_issues_bars(tmp
     to miss them. With 8 lines shown instead of 16 it did not (answer_f1 0.944)."""
     gold = load_gold(GOLD)
     with ScriptedLLMServer(respond=gold_reader(gold)) as reader:
-        result = run_eval(
-            "--corpus",
-            str(SEEDS),
-            "--questions",
-            str(GOLD),
-            "--report-json",
-            str(tmp_path / "r.json"),
-            cwd=tmp_path,
-            env={
-                "QA_LLM_MODEL": "openai/gold-reader",
-                "QA_LLM_API_BASE": reader.url,
-                "QA_LLM_API_KEY": "unused",
-            },
-        )
+        model = {"QA_LLM_MODEL": "openai/gold-reader", "QA_LLM_API_BASE": reader.url}
+        report, _ = eval_gold(tmp_path, env={**model, "QA_LLM_API_KEY": "unused"})
         asked = len(reader.requests)
-    assert result.returncode == 0, result.stderr
     assert asked == len(gold)  # every question went to the model, none around it
-    assert not short_of(json.loads((tmp_path / "r.json").read_text())["metrics"], ISSUE_BARS)
+    assert not short_of(report["metrics"], ISSUE_BARS)
 
 
 @pytest.mark.skipif(not SQUAD.exists(), reason="shared/squad is not beside the repository")
