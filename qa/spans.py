@@ -110,6 +110,11 @@ _NAME_JOINERS = frozenset(
         "del",
         "dos",
         "of",
+        "v",  # case names: "Commission v Austria", "Smith v. Jones"
+        "v.",
+        "vs",
+        "vs.",
+        "versus",
     }
 )
 # Prepositions that usually introduce a place, and how strongly.

@@ -149,6 +149,7 @@ In the January gales the sea wall protected the boathouse, but waves flooded the
 The ice house shut early on Friday because its cooling plant had failed in the heat.
 Each night the lighthouse lamp is lit by a clockwork timer.
 The steps of the customs house and the pier railings were worn away by spring tides.
+In Harbour Board v Kessel Ferries, the district court ruled that the quay belongs to the town.
 """
 
 
@@ -256,6 +257,12 @@ SHAPES = [
         "What organisation holds the regatta?",
         "Friends of Marlow Harbour",
         24,
+    ),
+    (
+        "a case name runs through its 'v'",
+        "In which case did the district court rule on who owns the quay?",
+        "Harbour Board v Kessel Ferries",
+        29,
     ),
     (
         "x verbed what: what follows the verb",
