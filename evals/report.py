@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.runner import METRIC_KEYS, RATE_KEYS, QuestionResult
+from evals.runner import METRIC_KEYS, RATE_KEYS, QuestionResult, answered_by
 
 _PERCENT = frozenset(RATE_KEYS)
 
@@ -19,6 +19,7 @@ def write_json(
     data: dict[str, object] = {
         "metrics": {k: metrics[k] for k in METRIC_KEYS},
         "questions": [r.as_report() for r in results],
+        "answered_by": answered_by(results),
     }
     if baseline is not None:
         data["baseline"] = baseline
@@ -46,6 +47,11 @@ def metrics_table(metrics: dict[str, float], baseline: dict[str, float] | None =
     if baseline is not None and "lines_per_chunk" in baseline:
         rows.append(f"| lines per retrieved chunk | 1.0 | {baseline['lines_per_chunk']:.1f} |")
     return "\n".join(rows)
+
+
+def answered_by_line(results: list[QuestionResult]) -> str:
+    counts = answered_by(results)
+    return "answered by: " + ", ".join(f"{mode} {n}" for mode, n in sorted(counts.items()))
 
 
 def _chart(path: Path, metrics: dict[str, float]) -> None:
@@ -80,6 +86,8 @@ def write_markdown(
         f"# {title}",
         "",
         metrics_table(metrics, baseline),
+        "",
+        answered_by_line(results),
         "",
         f"![metrics]({chart.name})",
         "",

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from evals.datasets import GoldQuestion, load_gold, sample_questions, squad_to_corpus
-from evals.report import metrics_table, write_json, write_markdown
+from evals.report import answered_by_line, metrics_table, write_json, write_markdown
 from evals.runner import evaluate
 from qa import Settings
 
@@ -79,6 +79,7 @@ def run_eval(
                 task = bar.add_task("stock llama-index", total=len(qs))
                 base = evaluate_baseline(corpus_dir, qs, on_progress=lambda n: bar.advance(task, n))
     print(metrics_table(metrics, base))
+    print(answered_by_line(results))
     if report_json:
         write_json(report_json, metrics, results, base)
     if report_md:

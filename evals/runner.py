@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ class QuestionResult:
     cited_gold: int = 0
     cited_total: int = 0
     retrieved: list[tuple[str, int]] = field(default_factory=list)
+    mode: str = "extractive"  # which answerer gave the answer (an LLM may fall back)
 
     def as_report(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ def score_one(
         correct=False,
         latency_ms=latency_ms,
         retrieved=retrieved,
+        mode=answer.mode,
         cited_gold=sum(1 for c in cited if c in gold),
         cited_total=len(cited),
     )
@@ -94,6 +97,12 @@ def score_one(
     else:
         result.correct = answer.abstained
     return result
+
+
+def answered_by(results: list[QuestionResult]) -> dict[str, int]:
+    """How many answers each answerer gave: scoring an LLM means little if it fell back to
+    the extractive answerer for many of them."""
+    return dict(Counter(r.mode for r in results))
 
 
 def aggregate(results: list[QuestionResult]) -> dict[str, float]:

@@ -70,6 +70,10 @@ def test_the_markdown_report_has_the_table_failures_and_a_chart(gold_report) -> 
     assert "| answer_f1 |" in md and "## Failures" in md and "](r.png)" in md
     assert gold_report["_png"]
     assert "| citation_precision |" in gold_report["_stdout"]
+    n = len(load_gold(GOLD))
+    assert f"answered by: extractive {n}" in md
+    assert f"answered by: extractive {n}" in gold_report["_stdout"]
+    assert gold_report["answered_by"] == {"extractive": n}
 
 
 # Lower bounds, except false_abstention_rate, which is an upper bound.
@@ -123,6 +127,7 @@ def test_with_a_reader_that_never_misreads_the_product_meets_the_issues_bars(tmp
         report, _ = eval_gold(tmp_path, env={**model, "QA_LLM_API_KEY": "unused"})
         asked = len(reader.requests)
     assert asked == len(gold)  # every question went to the model, none around it
+    assert report["answered_by"] == {"llm": len(gold)}  # and none fell back
     assert not short_of(report["metrics"], ISSUE_BARS)
 
 
