@@ -216,7 +216,11 @@ def number_spans(line: str, tokens: list[Token]) -> list[Span]:
             prior = 0.3  # the day of a date
         elif not any(c.isdigit() for c in tok) and tok.lower() in ("one",):
             prior = 0.6  # "one of the..." is usually not a count
+        if _opens_a_name(line, tokens, i, last):
+            prior = 0.2  # "the Seven Years' War", "Three Gorges Dam": a name, not a count
         span = _span(line, tokens, i, last, prior)
+        if upper := _range_end(tokens, i, last):  # "5,000 to 30,000", "between 3 and 14"
+            spans.append(_span(line, tokens, i, upper, prior))
         # "43-year-old" answers "how old" with 43; keep the leading number alone too.
         lead = re.match(r"[$€£]?\d[\d,.]*|[a-z]+(?=[-–])", span.text, re.I)
         if lead and lead.end() < len(span.text) and span.text[lead.end()] in "-–":
@@ -224,6 +228,33 @@ def number_spans(line: str, tokens: list[Token]) -> list[Span]:
         spans.append(span)
         i = last + 1
     return spans
+
+
+def _opens_a_name(line: str, tokens: list[Token], first: int, last: int) -> bool:
+    """A number word in capitals followed by a capitalised word begins a name ("Seven Years'
+    War"), unless it opens a sentence ("Seven Britons died."), where capitals say nothing."""
+    word = tokens[first].text
+    if not (word.isalpha() and word[:1].isupper()) or last + 1 >= len(tokens):
+        return False
+    before = line[: tokens[first].start].rstrip(" “\"'‘(")
+    if not before or before[-1] in ".!?:;":
+        return False
+    nxt = tokens[last + 1].text
+    return nxt[:1].isupper() and nxt.isalpha() and nxt.lower() not in _NUMBER_WORDS
+
+
+def _range_end(tokens: list[Token], first: int, last: int) -> int:
+    """Where a range of numbers that starts here ends ("5,000 to 30,000"; "between 3 and
+    14"), or 0 when it is not one."""
+    if last + 2 >= len(tokens) or not _is_digit(tokens[first].text):
+        return 0
+    joiner = tokens[last + 1].text.lower()
+    between = first > 0 and tokens[first - 1].text.lower() == "between"
+    if (joiner == "to" or (joiner == "and" and between)) and re.fullmatch(
+        r"[$€£]?\d[\d,.]*%?", tokens[last + 2].text
+    ):
+        return last + 2
+    return 0
 
 
 def _is_digit(text: str) -> bool:

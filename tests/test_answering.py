@@ -150,6 +150,8 @@ The ice house shut early on Friday because its cooling plant had failed in the h
 Each night the lighthouse lamp is lit by a clockwork timer.
 The steps of the customs house and the pier railings were worn away by spring tides.
 In Harbour Board v Kessel Ferries, the district court ruled that the quay belongs to the town.
+Sailors of the Seven Seas Club crewed the lifeboat in the storm, and 9 of them were decorated.
+Between 300 and 450 yachts moor in the marina each summer.
 """
 
 
@@ -264,6 +266,13 @@ SHAPES = [
         "Harbour Board v Kessel Ferries",
         29,
     ),
+    (
+        "a number word opening a name is not a count",
+        "How many sailors were decorated?",
+        "9",
+        30,
+    ),
+    ("a range of numbers is one answer", "How many yachts moor in the marina?", "300 and 450", 31),
     (
         "x verbed what: what follows the verb",
         "In the January gales, waves flooded what?",
