@@ -121,10 +121,20 @@ _COUNTED = re.compile(
 _TIME_UNIT = re.compile(rf"\b(?:what|which|in what|on what)\s+({_TIME_NOUNS})s?\b")
 
 
+# A bare "when", "who" or "where" after another question word opens a clause, not the
+# question: "What happens *when* X?", "How do they vote *when*...?".
+_BARE_WH = frozenset({"when", "who", "whom", "whose", "where"})
+_FIRST_WH = re.compile(r"\b(what|which|who|whom|whose|where|when|how|why)\b")
+
+
 def classify(text: str) -> Question:
     low = " ".join(text.lower().split())
+    opener = _FIRST_WH.search(low)
     for pattern, kind in _RULES:
-        if pattern.search(low):
+        found = pattern.search(low)
+        if found and opener and found.group(0) in _BARE_WH and found.start() > opener.start():
+            continue
+        if found:
             unit = ""
             if kind is Kind.TIME and (m := _TIME_UNIT.search(low)):
                 unit = m.group(1)

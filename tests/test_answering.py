@@ -152,6 +152,7 @@ The steps of the customs house and the pier railings were worn away by spring ti
 In Harbour Board v Kessel Ferries, the district court ruled that the quay belongs to the town.
 Sailors of the Seven Seas Club crewed the lifeboat in the storm, and 9 of them were decorated.
 Between 300 and 450 yachts moor in the marina each summer.
+When a storm warning is raised, the harbour master shuts the flood gates.
 """
 
 
@@ -273,6 +274,12 @@ SHAPES = [
         30,
     ),
     ("a range of numbers is one answer", "How many yachts moor in the marina?", "300 and 450", 31),
+    (
+        "a 'when' after the question word opens a clause",
+        "What does the harbour master shut when a storm warning is raised?",
+        "flood gates",
+        32,
+    ),
     (
         "x verbed what: what follows the verb",
         "In the January gales, waves flooded what?",
