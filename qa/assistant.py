@@ -141,6 +141,12 @@ class Assistant:
     def llm_enabled(self) -> bool:
         return self._llm is not None
 
+    def lines_read(self, mode: str | None = None) -> int:
+        """How many lines the answerer of this mode reads unless told otherwise: an LLM is
+        shown more than the extractive answerer reads (Settings.llm_top_k)."""
+        use_llm = self._llm is not None and mode != "extractive"
+        return self.settings.llm_top_k if use_llm else self.settings.top_k
+
     # -- answering ---------------------------------------------------------------------
 
     def ask(
@@ -174,11 +180,11 @@ class Assistant:
         turns = _turns(history)
         query, context = self._with_history(text, turns)
         use_llm = self._llm is not None and mode != "extractive"
-        # Asked for no particular number, an LLM is shown more lines than the extractive
-        # answerer reads (see Settings.llm_top_k); the extractive fallback reads its own.
+        # Asked for no particular number, each answerer reads its own (`lines_read`); the
+        # extractive fallback of an LLM answer reads what the extractive answerer would.
         top_k = max(top_k, 1) if top_k else None  # asked for fewer than one line: one
-        reads = top_k or self.settings.top_k
-        k = top_k or (self.settings.llm_top_k if use_llm else self.settings.top_k)
+        reads = top_k or self.lines_read("extractive")
+        k = top_k or self.lines_read(mode)
         try:
             hits = self.retriever.retrieve(query, top_k=max(k, reads))
         except IndexError_ as err:

@@ -107,11 +107,6 @@ class ChatPage:
 
     # -- chat ----------------------------------------------------------------------------
 
-    def lines_for(self, mode: str) -> int:
-        """The slider's value for an answer mode: an LLM is shown more lines by default."""
-        settings = self.assistant.settings
-        return settings.llm_top_k if mode == "llm" else settings.top_k
-
     def respond(
         self, message: str, history: list[dict[str, Any]], mode: str, top_k: float
     ) -> Iterator[tuple[list[dict[str, Any]], str]]:
@@ -254,7 +249,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                     top_k = gr.Slider(
                         1,
                         30,
-                        value=page.lines_for(modes[-1]),
+                        value=assistant.lines_read(modes[-1]),
                         step=1,
                         label="Lines to retrieve (top-k)",
                     )
@@ -280,7 +275,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
         cite_go = gr.Button("show", elem_id="qa-cite-go")
 
         inputs = [question, chat, mode, top_k]
-        mode.change(page.lines_for, mode, top_k, api_visibility="private")
+        mode.change(assistant.lines_read, mode, top_k, api_visibility="private")
         question.submit(page.respond, inputs, [chat, question], api_name="chat")
         send.click(page.respond, inputs, [chat, question], api_visibility="private")
         clear.click(lambda: ([], ""), None, [chat, question], api_visibility="private")
