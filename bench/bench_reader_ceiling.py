@@ -20,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from evals.datasets import GoldQuestion, load_gold, sample_questions, squad_to_corpus  # noqa: E402
+from evals.datasets import GoldQuestion, sample_questions  # noqa: E402
+from evals.run import load_questions  # noqa: E402
 from evals.runner import evaluate  # noqa: E402
 from qa import Settings  # noqa: E402
 from tests.support.gold_reader import gold_reader  # noqa: E402
@@ -68,11 +69,13 @@ def main() -> None:
     parser.add_argument("--llm-lines", type=int, nargs="+", default=[8, 16, 24])
     args = parser.parse_args()
 
-    rows = rows_for("gold", REPO / "seeds", load_gold(REPO / "evals/gold.jsonl"), args.llm_lines)
-    if SQUAD.exists() and args.squad_limit:
-        with tempfile.TemporaryDirectory(prefix="qa-ceiling-") as scratch:
-            corpus = Path(scratch) / "squad-corpus"
-            converted = squad_to_corpus(SQUAD, corpus)
+    with tempfile.TemporaryDirectory(prefix="qa-ceiling-") as scratch:
+        corpus, gold = load_questions(
+            REPO / "seeds", REPO / "evals/gold.jsonl", "gold", Path(scratch)
+        )
+        rows = rows_for("gold", corpus, gold, args.llm_lines)
+        if SQUAD.exists() and args.squad_limit:
+            corpus, converted = load_questions(None, SQUAD, "squad", Path(scratch))
             questions = sample_questions(converted, args.squad_limit, args.seed)
             name = f"SQuAD 2.0 dev, {len(questions)} q"
             rows += rows_for(name, corpus, questions, args.llm_lines)

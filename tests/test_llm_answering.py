@@ -6,11 +6,11 @@ Whatever the model does, the outcome must show no citation that does not support
 from __future__ import annotations
 
 import json
-import re
 import time
 
 from qa import Answer, Assistant
 from qa.extractive import normalise
+from tests.support.gold_reader import shown_lines
 from tests.support.openai_stub import Reply, ScriptedLLMServer
 
 DRONES = "How many drones were shot down?"
@@ -62,17 +62,16 @@ def test_the_prompt_shows_numbered_lines_and_the_question(llm_assistant, llm_ser
     assert LINE_29 in messages[-1]["content"]
 
 
-def shown_lines(server: ScriptedLLMServer) -> int:
-    prompt = server.requests[-1]["messages"][-1]["content"]
-    return sum(1 for row in prompt.splitlines() if re.match(r"L\d+ \[", row))
+def lines_shown(server: ScriptedLLMServer) -> int:
+    return len(shown_lines(server.requests[-1]["messages"][-1]["content"]))
 
 
 def test_the_model_is_shown_16_lines_unless_asked_for_another_number(llm_assistant, llm_server):
     llm_server.default = model_says("88", ["L1"])
     llm_assistant.ask(DRONES)
-    assert shown_lines(llm_server) == 16  # Settings.llm_top_k; the extractive answerer reads 8
+    assert lines_shown(llm_server) == 16  # Settings.llm_top_k; the extractive answerer reads 8
     llm_assistant.ask(DRONES, top_k=5)
-    assert shown_lines(llm_server) == 5
+    assert lines_shown(llm_server) == 5
 
 
 def test_invented_line_numbers_are_dropped(llm_assistant, llm_server) -> None:

@@ -29,7 +29,7 @@ def _key(question: str) -> str:
     return " ".join(question.split())
 
 
-def _shown_lines(prompt: str) -> list[tuple[str, str, int, str]]:
+def shown_lines(prompt: str) -> list[tuple[str, str, int, str]]:
     """(label, source, line, text) of every line the prompt shows the model."""
     found = []
     for row in prompt.splitlines():
@@ -56,7 +56,7 @@ def gold_reader(questions: Iterable[GoldQuestion]) -> Callable[[dict[str, Any]],
         prompt = str(request["messages"][-1]["content"])
         asked = _key(prompt.rsplit("\n\nQuestion: ", 1)[-1])
         gold = by_text.get(asked)
-        shown = _shown_lines(prompt)
+        shown = shown_lines(prompt)
         if gold is None or not gold.answerable:
             return Reply.text(json.dumps(_DECLINE))
         lines = {(c.source, n) for c in gold.citations for n in c.lines}
