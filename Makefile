@@ -3,7 +3,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint browser bench clean
+TRAIN_VENV  ?= .venv-train
+TRAIN_STAMP := $(TRAIN_VENV)/.installed
+
+.PHONY: run test lint browser bench clean train-reader test-training
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,6 +38,22 @@ bench: $(STAMP) browser
 	$(PY) bench/bench_index.py
 	$(PY) bench/bench_ask.py
 	$(PY) bench/bench_chat.py
+
+# The reader's training environment is separate: torch never enters the default install.
+$(TRAIN_STAMP): pyproject.toml
+	python3 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install -q -U pip
+	$(TRAIN_VENV)/bin/python -m pip install -q -e '.[train]'
+	touch $(TRAIN_STAMP)
+
+# Train (or resume), export, measure, calibrate and write the model card into qa/reader/model/.
+# Hours on 2 cores: run it with nohup; a second run resumes from .train/reader/checkpoint.pt.
+train-reader: $(TRAIN_STAMP)
+	$(TRAIN_VENV)/bin/python -m training.pipeline --fraction 0.55
+
+# A few training steps on a few dozen questions, exported and answered with (CI runs it).
+test-training: $(TRAIN_STAMP)
+	$(TRAIN_VENV)/bin/pytest -p no:cacheprovider tests/test_training.py
 
 clean:
 	rm -rf $(VENV) .qa-data

@@ -1,0 +1,108 @@
+"""The default answerer: the trained reader reads every retrieved line (with its neighbours)
+and the answer, the cited lines and the decision to abstain all come from its scores.
+
+For each line the reader gives its best span and a margin: how much it prefers that span to
+"the answer is not in this line". The line to answer from is the one with the best margin,
+nudged by retrieval's order (`rank_weight`); the answer is abstained from when even that
+margin is below `answer_threshold`; further lines are cited when the reader finds the same
+answer in them with a margin of at least `cite_threshold`. All of these numbers come from the
+shipped calibration (fitted on SQuAD 2.0 dev articles, never on the gold questions).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from qa.reader.decode import Span
+from qa.reader.model import Passage, ReaderModel
+from qa.retrieval import LineHit
+
+Neighbours = Callable[[str, int], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class ReadLine:
+    """A retrieved line as the reader saw it."""
+
+    hit: LineHit
+    span: Span | None
+
+    @property
+    def answer(self) -> str:
+        return self.hit.text[self.span.start : self.span.end].strip() if self.span else ""
+
+    @property
+    def margin(self) -> float:
+        return self.span.margin if self.span else -math.inf
+
+
+@dataclass
+class Reading:
+    """What the reader concluded: the answer span, the lines to cite (best first), and how
+    sure it is (0-1)."""
+
+    answer: str
+    abstained: bool
+    confidence: float
+    cited: list[ReadLine] = field(default_factory=list)
+    question_cut: bool = False
+
+
+def normalise(text: str) -> str:
+    """Compare answers without case, punctuation, articles or thousands separators."""
+    text = text.lower().replace(",", "")
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def same_answer(a: str, b: str) -> bool:
+    """Two spans name the same answer when one, normalised, is the other or a run of its
+    words ("88" and "88 drones")."""
+    x, y = normalise(a), normalise(b)
+    if not x or not y:
+        return False
+    return x == y or f" {x} " in f" {y} " or f" {y} " in f" {x} "
+
+
+class ReaderAnswerer:
+    def __init__(self, model: ReaderModel) -> None:
+        self.model = model
+
+    def answer(self, question: str, hits: list[LineHit], neighbours: Neighbours) -> Reading:
+        asked = self.model.question(question)
+        if not hits:
+            return Reading(answer="", abstained=True, confidence=0.0, question_cut=asked.cut)
+        passages = [Passage(h.text, *neighbours(h.source, h.line)) for h in hits]
+        spans = self.model.read(asked, passages)
+        lines = [ReadLine(hit, span) for hit, span in zip(hits, spans, strict=True)]
+        cal = self.model.calibration
+
+        def preference(line: ReadLine) -> float:
+            return line.margin - cal.rank_weight * math.log1p(line.hit.rank)
+
+        ranked = sorted(
+            (x for x in lines if x.span is not None and x.answer), key=preference, reverse=True
+        )
+        if not ranked:
+            return Reading(answer="", abstained=True, confidence=0.0, question_cut=asked.cut)
+        best = ranked[0]
+        confidence = 1.0 / (
+            1.0 + math.exp(-(cal.confidence_scale * best.margin + cal.confidence_bias))
+        )
+        if best.margin < cal.answer_threshold:
+            return Reading(answer="", abstained=True, confidence=confidence, question_cut=asked.cut)
+        cited = [best] + [
+            x
+            for x in ranked[1:]
+            if x.margin >= cal.cite_threshold and same_answer(x.answer, best.answer)
+        ]
+        return Reading(
+            answer=best.answer,
+            abstained=False,
+            confidence=confidence,
+            cited=cited,
+            question_cut=asked.cut,
+        )

@@ -1,0 +1,171 @@
+"""The trained reader as it ships: an ONNX file, its tokenizer and its calibration, package
+data of `qa`, run on onnxruntime (no torch). Loaded once per process, in the background while
+the index opens, like the embedding model."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.reader.decode import Span, best_span
+from qa.reader.features import Featurizer, Question, Window, batch_arrays, load_tokenizer
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+MODEL_FILE = "reader.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+CALIBRATION_FILE = "calibration.json"
+CARD_FILE = "MODEL_CARD.md"
+_BATCH = 16  # windows per onnxruntime call; 8 lines of news fit in one
+
+
+class ReaderModelError(Exception):
+    """The shipped model cannot be used (missing or damaged files)."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A line to read, with the text around it in its document."""
+
+    text: str
+    before: str = ""
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How reader scores become decisions, fitted on SQuAD 2.0 dev articles held apart from
+    the ones results are reported on (see the model card)."""
+
+    answer_threshold: float  # below this margin the best span is not trusted: abstain
+    rank_weight: float  # how much retrieval's order counts beside the reader's margin
+    confidence_scale: float  # confidence = sigmoid(scale * margin + bias)
+    confidence_bias: float
+    cite_threshold: float  # a further line is cited only with at least this margin
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{k: float(data[k]) for k in cls.__dataclass_fields__})
+
+
+def _broken(path: Path, err: BaseException | None = None) -> ReaderModelError:
+    reason = "missing" if not path.exists() else f"damaged ({str(err).splitlines()[0][:120]})"
+    return ReaderModelError(
+        f"the reader model file {path} is {reason}; reinstall the package (pip install "
+        "--force-reinstall qa-over-sources, or `make clean run` in a checkout)"
+    )
+
+
+class ReaderModel:
+    """Reads (question, line) pairs and returns the best span of each line and how sure the
+    model is that the line holds the answer at all."""
+
+    def __init__(self, folder: Path = MODEL_DIR) -> None:
+        self.folder = folder
+        self._session: Any = None
+        self._featurizer: Featurizer | None = None
+        self._calibration: Calibration | None = None
+        self._error: ReaderModelError | None = None
+        self._lock = threading.Lock()
+
+    def warm(self) -> threading.Thread:
+        """Start loading in the background; `read` waits for it if needed."""
+        # Not a daemon: a process exiting while onnxruntime builds its session aborts in C++.
+        thread = threading.Thread(target=self._load_quietly, name="reader-warmup", daemon=False)
+        thread.start()
+        return thread
+
+    def _load_quietly(self) -> None:
+        with contextlib.suppress(ReaderModelError):  # kept; the first `read` raises it
+            self.load()
+
+    def load(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            if self._error is not None:
+                raise self._error
+            try:
+                self._featurizer, self._calibration, self._session = self._open()
+            except ReaderModelError as err:
+                self._error = err
+                raise
+
+    def _open(self) -> tuple[Featurizer, Calibration, Any]:
+        import onnxruntime as ort
+
+        paths = {
+            name: self.folder / name for name in (TOKENIZER_FILE, CALIBRATION_FILE, MODEL_FILE)
+        }
+        for path in paths.values():
+            if not path.is_file():
+                raise _broken(path)
+        try:
+            featurizer = Featurizer(load_tokenizer(str(paths[TOKENIZER_FILE])))
+        except Exception as err:
+            raise _broken(paths[TOKENIZER_FILE], err) from err
+        try:
+            calibration = Calibration.load(paths[CALIBRATION_FILE])
+        except Exception as err:
+            raise _broken(paths[CALIBRATION_FILE], err) from err
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        # BASIC includes constant folding, which turns the float16-stored weights back into
+        # float32 once, at load; the model then computes in float32.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        try:
+            session = ort.InferenceSession(
+                str(paths[MODEL_FILE]), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:
+            raise _broken(paths[MODEL_FILE], err) from err
+        return featurizer, calibration, session
+
+    @property
+    def calibration(self) -> Calibration:
+        self.load()
+        assert self._calibration is not None
+        return self._calibration
+
+    def question(self, text: str) -> Question:
+        self.load()
+        assert self._featurizer is not None
+        return self._featurizer.question(text)
+
+    def read(self, question: Question, passages: list[Passage]) -> list[Span | None]:
+        """The best span of each passage (None for an empty one). A long line is read in
+        overlapping windows and keeps its best-scoring window's span."""
+        self.load()
+        assert self._featurizer is not None
+        windows: list[Window] = []
+        owner: list[int] = []
+        for i, passage in enumerate(passages):
+            for window in self._featurizer.windows(
+                question, passage.text, passage.before, passage.after
+            ):
+                windows.append(window)
+                owner.append(i)
+        best: list[Span | None] = [None] * len(passages)
+        # Similar lengths batched together: padding is the main waste.
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w].input_ids))
+        for start in range(0, len(order), _BATCH):
+            chunk = order[start : start + _BATCH]
+            starts, ends = self._run([windows[w] for w in chunk])
+            for row, w in enumerate(chunk):
+                span = best_span(windows[w], starts[row], ends[row])
+                current = best[owner[w]]
+                if span is not None and (current is None or span.margin > current.margin):
+                    best[owner[w]] = span
+        return best
+
+    def _run(self, windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self._session.run(None, batch_arrays(windows))
+        return start, end

@@ -1,0 +1,205 @@
+"""Fit how the reader's scores become decisions, on SQuAD 2.0 dev articles held apart from the
+ones results are reported on.
+
+The whole dev file is indexed (every article, as `qa eval --format squad` does), and each
+question of the even-numbered articles is retrieved and read exactly as the product would.
+From those readings this fits:
+
+- `rank_weight`, how much retrieval's order counts beside the reader's margin when choosing
+  the line to answer from;
+- `answer_threshold`, the margin under which the reader abstains: the one that maximises
+  SQuAD 2.0's overall F1 (an unanswerable question scores 1 when declined), the standard way
+  to set a no-answer threshold;
+- `confidence_scale` / `confidence_bias`: a logistic fit of "the answer is right and cites
+  its line" against the margin, so the confidence shown is a calibrated probability;
+- `cite_threshold`: equal to `answer_threshold` (a further line is cited when the reader would
+  have answered from it alone).
+
+The odd-numbered articles and the gold questions are never read here.
+
+    python -m training.calibrate --model-dir qa/reader/model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evals.datasets import squad_to_corpus
+from evals.metrics import f1
+from qa import Assistant, Settings
+
+CALIBRATION_ARTICLES = "even"
+RANK_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+TOP_K = 8
+
+
+@dataclass
+class Read:
+    """One retrieved line of one question as the reader saw it."""
+
+    rank: int
+    margin: float
+    f1: float  # of the line's best span against the gold answers (0 for unanswerable)
+    gold_line: bool
+
+
+@dataclass
+class Asked:
+    answerable: bool
+    lines: list[Read]
+
+
+def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
+    with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as scratch:
+        corpus = Path(scratch) / "corpus"
+        questions = squad_to_corpus(dev, corpus, CALIBRATION_ARTICLES)[:limit]
+        assistant = Assistant(
+            Settings(
+                corpus=corpus,
+                data_dir=Path(scratch) / "data",
+                collection=f"calibrate-{int(time.time())}",
+                reader_dir=model_dir,
+            )
+        )
+        out: list[Asked] = []
+        started = time.time()
+        for n, q in enumerate(questions, 1):
+            hits = assistant.retriever.retrieve(q.question, top_k=TOP_K)
+            model = assistant.reader.model
+            spans = model.read(
+                model.question(q.question),
+                [_passage(assistant, h) for h in hits],
+            )
+            gold = {(c.source, line) for c in q.citations for line in c.lines}
+            lines = []
+            for hit, span in zip(hits, spans, strict=True):
+                if span is None:
+                    continue
+                text = hit.text[span.start : span.end]
+                lines.append(
+                    Read(
+                        rank=hit.rank,
+                        margin=span.margin,
+                        f1=f1(text, q.answers) if q.answerable else 0.0,
+                        gold_line=(hit.source, hit.line) in gold,
+                    )
+                )
+            out.append(Asked(q.answerable, lines))
+            if n % 200 == 0:
+                print(f"read {n}/{len(questions)} ({time.time() - started:.0f} s)", flush=True)
+        assistant.drop_index()
+        return out
+
+
+def _passage(assistant: Assistant, hit):  # type: ignore[no-untyped-def]
+    from qa.reader import Passage
+
+    return Passage(hit.text, *assistant.retriever.neighbours(hit.source, hit.line))
+
+
+def choose(asked: list[Asked], rank_weight: float) -> list[Read | None]:
+    def preference(r: Read) -> float:
+        return r.margin - rank_weight * math.log1p(r.rank)
+
+    return [max(a.lines, key=preference) if a.lines else None for a in asked]
+
+
+def sweep(asked: list[Asked], chosen: list[Read | None]) -> tuple[float, dict]:
+    """The threshold that maximises overall F1, and the metrics it gives."""
+    margins = sorted({c.margin for c in chosen if c is not None})
+    candidates = [-math.inf] + [m for m in margins] + [math.inf]
+    best: tuple[float, float, dict] | None = None
+    for threshold in candidates[:: max(1, len(candidates) // 400)] + [math.inf]:
+        answerable_f1, declined_ok, false_decline, overall = [], [], [], []
+        for a, c in zip(asked, chosen, strict=True):
+            answers = c is not None and c.margin >= threshold
+            if a.answerable:
+                score = c.f1 if answers and c is not None else 0.0
+                answerable_f1.append(score)
+                false_decline.append(0.0 if answers else 1.0)
+                overall.append(score)
+            else:
+                declined_ok.append(0.0 if answers else 1.0)
+                overall.append(0.0 if answers else 1.0)
+        value = float(np.mean(overall))
+        if best is None or value > best[0]:
+            best = (
+                value,
+                threshold,
+                {
+                    "overall_f1": round(value, 4),
+                    "answer_f1": round(float(np.mean(answerable_f1)), 4),
+                    "abstention_accuracy": round(float(np.mean(declined_ok)), 4),
+                    "false_abstention_rate": round(float(np.mean(false_decline)), 4),
+                },
+            )
+    assert best is not None
+    return best[1], best[2]
+
+
+def fit_confidence(asked: list[Asked], chosen: list[Read | None]) -> tuple[float, float]:
+    """Logistic regression of "right answer from a gold line" on the margin (Newton's method:
+    two parameters, no library needed)."""
+    x = np.array([c.margin if c else -20.0 for c in chosen])
+    y = np.array(
+        [
+            1.0 if (a.answerable and c is not None and c.f1 >= 0.5 and c.gold_line) else 0.0
+            for a, c in zip(asked, chosen, strict=True)
+        ]
+    )
+    w = np.zeros(2)
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(design @ w)))
+        gradient = design.T @ (y - p) - 1e-3 * w
+        hessian = -(design.T * (p * (1 - p))) @ design - 1e-3 * np.eye(2)
+        w = w - np.linalg.solve(hessian, gradient)
+    return float(w[0]), float(w[1])
+
+
+def calibrate(model_dir: Path, dev: Path, limit: int | None) -> dict:
+    asked = read_all(model_dir, dev, limit)
+    trials = []
+    for weight in RANK_WEIGHTS:
+        chosen = choose(asked, weight)
+        threshold, metrics = sweep(asked, chosen)
+        trials.append((metrics["overall_f1"], weight, threshold, metrics))
+        print(f"rank_weight {weight}: threshold {threshold:.3f} {metrics}", flush=True)
+    _, weight, threshold, metrics = max(trials, key=lambda t: t[0])
+    scale, bias = fit_confidence(asked, choose(asked, weight))
+    return {
+        "answer_threshold": round(threshold, 4),
+        "rank_weight": weight,
+        "confidence_scale": round(scale, 4),
+        "confidence_bias": round(bias, 4),
+        "cite_threshold": round(threshold, 4),
+        "fitted_on": {
+            "file": dev.name,
+            "articles": f"{CALIBRATION_ARTICLES}-numbered (0, 2, 4, ...)",
+            "questions": len(asked),
+            "lines_read": TOP_K,
+            "metrics": metrics,
+            "trials": [{"rank_weight": t[1], **t[3]} for t in trials],
+        },
+    }
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--model-dir", default="qa/reader/model")
+    p.add_argument("--dev", default="../shared/squad/dev-v2.0.json")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--out", default=None, help="default: calibration.json in --model-dir")
+    a = p.parse_args()
+    result = calibrate(Path(a.model_dir), Path(a.dev), a.limit)
+    out = Path(a.out) if a.out else Path(a.model_dir) / "calibration.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
