@@ -130,8 +130,15 @@ def _require(mapping: Any, key: str, where: str) -> Any:
     return mapping[key]
 
 
-def squad_to_corpus(squad_json: Path, out_dir: Path) -> list[GoldQuestion]:
+ARTICLE_SETS = ("all", "even", "odd")
+
+
+def squad_to_corpus(squad_json: Path, out_dir: Path, articles: str = "all") -> list[GoldQuestion]:
     """Turn a SQuAD v1.1/v2.0 file into an indexable corpus and the matching gold questions.
+
+    The corpus always holds every article (retrieval searches all of them); `articles` picks
+    whose questions are returned: "even" or "odd" article numbers split a file into a part for
+    calibrating settings and a part for reporting on, as the reader's calibration does.
 
     File names start with the article index so they are unique and sort in source order even
     when titles collide. Line breaks inside a context (and inside answers, to keep answers
@@ -140,15 +147,19 @@ def squad_to_corpus(squad_json: Path, out_dir: Path) -> list[GoldQuestion]:
     """
     squad_json = Path(squad_json)
     out_dir = Path(out_dir)
+    if articles not in ARTICLE_SETS:
+        raise ValueError(f"unknown article set {articles!r}: use all, even or odd")
     try:
         doc = json.loads(squad_json.read_text(encoding="utf-8-sig"))
-        articles = _require(doc, "data", "the top level")
-        if not isinstance(articles, list):
+        doc_articles = _require(doc, "data", "the top level")
+        if not isinstance(doc_articles, list):
             raise ValueError("not SQuAD JSON: 'data' must be a list")
         out_dir.mkdir(parents=True, exist_ok=True)
         questions: list[GoldQuestion] = []
-        for index, article in enumerate(articles):
-            questions.extend(_convert_article(index, article, out_dir))
+        for index, article in enumerate(doc_articles):
+            asked = _convert_article(index, article, out_dir)
+            if articles == "all" or index % 2 == (articles == "odd"):
+                questions.extend(asked)
     except ValueError as exc:
         # Name the input file: conversions are often run over several files in one go.
         raise ValueError(f"{squad_json}: {_one_line(str(exc))}") from None

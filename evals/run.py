@@ -23,11 +23,11 @@ from qa import Settings
 
 
 def load_questions(
-    corpus: Path | None, questions: Path, fmt: str, work: Path
+    corpus: Path | None, questions: Path, fmt: str, work: Path, articles: str = "all"
 ) -> tuple[Path, list[GoldQuestion]]:
     if fmt == "squad":
         out = work / "squad-corpus"
-        return out, squad_to_corpus(questions, out)
+        return out, squad_to_corpus(questions, out, articles)
     if fmt != "gold":
         raise typer.BadParameter(f"unknown format {fmt!r}: use gold or squad")
     if corpus is None:
@@ -58,18 +58,32 @@ def run_eval(
     report_json: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     report_md: Annotated[Path | None, typer.Option(help="Write a readable report here.")] = None,
     baseline: Annotated[bool, typer.Option(help="Also score stock llama-index.")] = False,
+    articles: Annotated[
+        str,
+        typer.Option(
+            help="squad: whose questions to ask (all, even, odd); the corpus is always every "
+            "article. The reader was calibrated on the even ones: report on odd."
+        ),
+    ] = "all",
+    mode: Annotated[
+        str | None, typer.Option(help="The answerer: reader, or llm when QA_LLM_MODEL is set.")
+    ] = None,
 ) -> None:
     """Score the answerer on a question set; prints the metrics table."""
     # `qa --chroma-url ... eval` hands over its settings; `python -m evals.run` reads them.
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
-        corpus_dir, qs = load_questions(corpus, questions, fmt, Path(scratch))
+        corpus_dir, qs = load_questions(corpus, questions, fmt, Path(scratch), articles)
         qs = sample_questions(qs, limit, seed)
         with _progress(console) as bar:
             task = bar.add_task(f"asking {len(qs)} questions", total=len(qs))
             metrics, results = evaluate(
-                corpus_dir, qs, settings=settings, on_progress=lambda n: bar.advance(task, n)
+                corpus_dir,
+                qs,
+                settings=settings,
+                mode=mode,
+                on_progress=lambda n: bar.advance(task, n),
             )
         base = None
         if baseline:

@@ -47,7 +47,7 @@ class QuestionResult:
     cited_gold: int = 0
     cited_total: int = 0
     retrieved: list[tuple[str, int]] = field(default_factory=list)
-    mode: str = "extractive"  # which answerer gave the answer (an LLM may fall back)
+    mode: str = "reader"  # which answerer gave the answer (an LLM may fall back)
 
     def as_report(self) -> dict[str, Any]:
         return {
@@ -145,6 +145,7 @@ def evaluate(
     *,
     settings: Settings | None = None,
     data_dir: Path | None = None,
+    mode: str | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, float], list[QuestionResult]]:
     """Index `corpus` into a fresh collection and score every question against it."""
@@ -158,7 +159,7 @@ def evaluate(
             )
         )
         try:
-            results = _ask_all(assistant, questions, on_progress)
+            results = _ask_all(assistant, questions, mode, on_progress)
         finally:
             assistant.drop_index()  # a scratch collection must not outlive the run
         return aggregate(results), results
@@ -167,12 +168,13 @@ def evaluate(
 def _ask_all(
     assistant: Assistant,
     questions: list[GoldQuestion],
+    mode: str | None,
     on_progress: Callable[[int], None] | None,
 ) -> list[QuestionResult]:
     results = []
     for q in questions:
         started = time.perf_counter()
-        answer = assistant.ask(q.question, history=[t.model_dump() for t in q.history])
+        answer = assistant.ask(q.question, history=[t.model_dump() for t in q.history], mode=mode)
         latency = (time.perf_counter() - started) * 1000
         retrieved = [(r.source, r.line) for r in assistant.retrieve(q.retrieval_query(), top_k=5)]
         results.append(score_one(q, answer, retrieved, latency))

@@ -17,6 +17,7 @@ from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
 from index.errors import first_line
 from qa.extractive import Draft, ExtractiveAnswerer
 from qa.questions import classify, looks_like_follow_up
+from qa.reader import ReaderAnswerer, ReaderModel, ReaderModelError, Reading
 from qa.retrieval import HybridRetriever, LineHit
 from qa.settings import Settings
 from qa.text import terms
@@ -76,6 +77,12 @@ class Assistant:
         self._embed = make_embed_model(self._config)
         if isinstance(self._embed, OnnxMiniLMEmbedding):
             self._embed.warm()
+        # Loads in the background while the index opens; a broken model file is reported by
+        # the first question that needs it.
+        self._reader_model = (
+            ReaderModel(self.settings.reader_dir) if self.settings.reader_dir else ReaderModel()
+        )
+        self._reader_model.warm()
         self.build_report: IngestReport | None = None
         self._lock = threading.RLock()
         try:
@@ -96,6 +103,7 @@ class Assistant:
             self.store = open_store(self._config)
         self.retriever = HybridRetriever(self.store, self._embed)
         self.extractive = ExtractiveAnswerer()
+        self.reader = ReaderAnswerer(self._reader_model)
         self._llm = None
         if self.settings.llm_model:
             from qa.llm import LLMAnswerer
@@ -143,8 +151,8 @@ class Assistant:
 
     def lines_read(self, mode: str | None = None) -> int:
         """How many lines the answerer of this mode reads unless told otherwise: an LLM is
-        shown more than the extractive answerer reads (Settings.llm_top_k)."""
-        use_llm = self._llm is not None and mode != "extractive"
+        shown more than the reader reads (Settings.llm_top_k)."""
+        use_llm = self._llm is not None and mode in (None, "llm")
         return self.settings.llm_top_k if use_llm else self.settings.top_k
 
     # -- answering ---------------------------------------------------------------------
@@ -174,16 +182,16 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Yield pieces of the reply as they are ready, then the complete `Answer`."""
         started = time.perf_counter()
-        if mode not in (None, "extractive", "llm"):
-            raise QuestionError(f"unknown answer mode {mode!r}: use extractive or llm")
+        if mode not in (None, "reader", "extractive", "llm"):
+            raise QuestionError(f"unknown answer mode {mode!r}: use reader or llm")
         text, notice = self._check(question)
         turns = _turns(history)
         query, context = self._with_history(text, turns)
-        use_llm = self._llm is not None and mode != "extractive"
+        use_llm = self._llm is not None and mode in (None, "llm")
         # Asked for no particular number, each answerer reads its own (`lines_read`); the
         # extractive fallback of an LLM answer reads what the extractive answerer would.
         top_k = max(top_k, 1) if top_k else None  # asked for fewer than one line: one
-        reads = top_k or self.lines_read("extractive")
+        reads = top_k or self.lines_read("reader")
         k = top_k or self.lines_read(mode)
         try:
             hits = self.retriever.retrieve(query, top_k=max(k, reads))
@@ -205,7 +213,7 @@ class Assistant:
             draft = Draft(question=classify(text), answer="", lines=[], support=0.0, abstained=True)
             answer = self._reply(text, draft, _join(notice, "the question has no words to look up"))
         elif use_llm and self._llm is not None:
-            fallback = self._reply(text, self._extract(text, hits[:reads], context), None)
+            fallback = self._read(text, hits[:reads], None)
             for piece in self._llm.stream(text, hits[:k], turns, fallback=fallback):
                 if isinstance(piece, Answer):
                     answer = piece
@@ -213,8 +221,13 @@ class Assistant:
                     yield piece
             answer = answer or fallback  # the answerer always ends with an Answer
             answer.notice = _join(notice, answer.notice)
-        else:
+        elif mode == "extractive":
             answer = self._reply(text, self._extract(text, hits[:reads], context), notice)
+            answer.mode = "extractive"
+            for piece in _pieces(answer.text):
+                yield piece
+        else:
+            answer = self._read(text, hits[:reads], notice)
             for piece in _pieces(answer.text):
                 yield piece
         done = time.perf_counter()
@@ -268,6 +281,15 @@ class Assistant:
             question, hits, keyword.idf, context=context, neighbours=self.retriever.line_text
         )
 
+    def _read(self, question: str, hits: list[LineHit], notice: str | None) -> Answer:
+        try:
+            reading = self.reader.answer(question, hits, self.retriever.neighbours)
+        except ReaderModelError as err:
+            raise QAError(str(err)) from err
+        if reading.question_cut:
+            notice = _join(notice, "the question was too long for the reader; it read the start")
+        return _reading_reply(question, reading, notice)
+
     def _reply(self, question: str, draft: Draft, notice: str | None) -> Answer:
         if draft.abstained:
             return Answer(question=question, text=NO_ANSWER, abstained=True, notice=notice)
@@ -288,6 +310,34 @@ class Assistant:
             citations=citations,
             notice=notice,
         )
+
+
+def _reading_reply(question: str, reading: Reading, notice: str | None) -> Answer:
+    confidence = round(reading.confidence, 3)
+    if reading.abstained:
+        return Answer(
+            question=question, text=NO_ANSWER, abstained=True, notice=notice, confidence=confidence
+        )
+    citations = [
+        Citation(
+            source=line.hit.source,
+            line_start=line.hit.line,
+            line_end=line.hit.line,
+            quote=line.hit.text,
+            span_start=line.span.start if line.span else None,
+            span_end=line.span.end if line.span else None,
+        )
+        for line in reading.cited
+    ]
+    quoted = "\n".join(f"“{c.quote}” ({c.label})" for c in citations)
+    return Answer(
+        question=question,
+        answer=reading.answer,
+        text=f"{reading.answer}\n\n{quoted}",
+        citations=citations,
+        notice=notice,
+        confidence=confidence,
+    )
 
 
 def _pieces(text: str, words: int = 6) -> Iterator[str]:

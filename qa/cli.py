@@ -96,7 +96,7 @@ def ask_command(
         int | None, typer.Option(help="Lines to read (default: 8, or 16 for an LLM).")
     ] = None,
     mode: Annotated[
-        str | None, typer.Option(help="extractive, or llm when QA_LLM_MODEL is set.")
+        str | None, typer.Option(help="reader, or llm when QA_LLM_MODEL is set.")
     ] = None,
     llm_model: Annotated[str | None, typer.Option(help="A litellm model name.")] = None,
     llm_api_base: Annotated[str | None, typer.Option(help="The model's endpoint.")] = None,
@@ -104,8 +104,8 @@ def ask_command(
     """Answer a question from the index, citing the lines that support the answer."""
     from qa.assistant import Assistant, QAError
 
-    if mode not in (None, "extractive", "llm"):
-        raise Fail(f"unknown mode {mode!r}: use extractive or llm")
+    if mode not in (None, "reader", "extractive", "llm"):
+        raise Fail(f"unknown mode {mode!r}: use reader or llm")
     settings = _settings(ctx).with_overrides(llm_model=llm_model, llm_api_base=llm_api_base)
     try:
         if not question.strip():
@@ -125,6 +125,8 @@ def ask_command(
             out.print(f"{c.label}  “{c.quote}”", markup=False, highlight=False)
     if answer.notice:
         err.print(f"note: {answer.notice}", markup=False, highlight=False)
+    if answer.confidence is not None and not answer.abstained:
+        err.print(f"confidence: {answer.confidence:.0%}", markup=False, highlight=False)
 
 
 @app.command(

@@ -3,7 +3,7 @@ then checked: every citation it returns must name a retrieved line that supports
 
 What the model says is never trusted on its own. Citations to lines it was not shown, or to
 lines that do not state the answer, are dropped; an answer left with no supported citation
-is replaced by the extractive answer (or an abstention), and the reply says so. Failures
+is replaced by the reader's answer (or an abstention), and the reply says so. Failures
 (timeouts, HTTP errors, rate limits, malformed output) get one retry, then the same fallback.
 """
 
@@ -200,7 +200,7 @@ class LLMAnswerer:
         messages = build_messages(question, hits, history)
         error = ""
         # One budget for both attempts: a user waits at most the configured timeout for the
-        # model, then gets the extractive answer.
+        # model, then gets the reader's answer.
         deadline = time.monotonic() + self.settings.llm_timeout
         for _attempt in range(2):
             if deadline - time.monotonic() < 0.05:
@@ -223,7 +223,7 @@ class LLMAnswerer:
             else:
                 yield self._finish(question, hits, parsed, fallback)
                 return
-        yield _fallback(fallback, f"the LLM failed ({error}); showing the extractive answer")
+        yield _fallback(fallback, f"the LLM failed ({error}); showing the reader's answer")
 
     def _finish(
         self, question: str, hits: list[LineHit], parsed: _Parsed, fallback: Answer
@@ -235,7 +235,7 @@ class LLMAnswerer:
         if not kept:
             return _fallback(
                 fallback,
-                "the LLM's answer cited no line that supports it; showing the extractive answer",
+                "the LLM's answer cited no line that supports it; showing the reader's answer",
             )
         citations = [
             Citation(source=h.source, line_start=h.line, line_end=h.line, quote=h.text)
@@ -255,7 +255,7 @@ class LLMAnswerer:
 def _fallback(answer: Answer, notice: str) -> Answer:
     out = answer.model_copy(deep=True)
     out.notice = f"{out.notice}; {notice}" if out.notice else notice
-    out.mode = "extractive"
+    out.mode = "reader"
     return out
 
 

@@ -166,6 +166,17 @@ class HybridRetriever:
         neighbouring lines up in it without re-checking the collection each time."""
         return self._keyword or self.keyword_index()
 
+    def neighbours(self, source: str, line: int, reach: int = 3) -> tuple[str, str]:
+        """The nearest stored lines before and after a line (blank lines are not stored), so
+        a reader can resolve "he" or "the attack" from the text around it."""
+        before = after = ""
+        for step in range(1, reach + 1):
+            if not before and line - step >= 1:
+                before = self.line_text(source, line - step) or ""
+            if not after:
+                after = self.line_text(source, line + step) or ""
+        return before, after
+
     def line_text(self, source: str, line: int) -> str | None:
         parts = self.current_keyword_index().lines.get((source, line))
         return join_pieces(parts) if parts else None

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # lines the line that states the answer was not shown for 3 of the 71 answerable gold
     # questions (bench/bench_reader_ceiling.py).
     llm_top_k: int = Field(default=16, ge=1, le=50)
+    # The reader model's folder (reader.onnx, tokenizer.json, calibration.json); None: the
+    # one that ships in the package. For trying a newly trained model.
+    reader_dir: Path | None = None
     llm_model: str | None = None
     llm_api_base: str | None = None
     llm_api_key: str | None = None

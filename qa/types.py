@@ -13,6 +13,10 @@ class Citation(BaseModel):
     line_start: int
     line_end: int
     quote: str  # the exact text of those lines, as indexed
+    # Where the answer span sits inside `quote` (character offsets, end exclusive), when the
+    # answer was read from this line; None otherwise.
+    span_start: int | None = None
+    span_end: int | None = None
 
     @property
     def label(self) -> str:
@@ -49,8 +53,11 @@ class Answer(BaseModel):
     text: str  # the full reply shown to a person
     abstained: bool = False
     citations: list[Citation] = Field(default_factory=list)
-    mode: Literal["extractive", "llm"] = "extractive"
-    notice: str | None = None  # e.g. why the LLM answer was replaced by the extractive one
+    mode: Literal["reader", "extractive", "llm"] = "reader"
+    notice: str | None = None  # e.g. why the LLM answer was replaced by the reader's
+    # How sure the reader is of its answer (0-1), calibrated on held-out SQuAD articles;
+    # None for answers that did not come from the reader.
+    confidence: float | None = None
     timings: Timings = Field(default_factory=Timings)
 
 

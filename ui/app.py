@@ -18,11 +18,15 @@ from typing import Any
 
 import gradio as gr
 
-from qa import Answer, Assistant, QAError, Settings
+from qa import Answer, Assistant, Citation, QAError, Settings
 
 UPLOAD_TYPES = (".txt", ".md")
 MAX_UPLOAD_MB = 5
-_CITE = re.compile(r"^(?P<source>.+):(?P<start>\d+)(?:-(?P<end>\d+))?$")
+# file:line or file:start-end, optionally with the answer's character span in the line
+# (file:line~from-to), which the source panel marks.
+_CITE = re.compile(
+    r"^(?P<source>.+):(?P<start>\d{1,9})(?:-(?P<end>\d{1,9}))?(?:~(?P<from>\d{1,9})-(?P<to>\d{1,9}))?$"
+)
 
 # Clicking a citation link in a reply: hand its address to the (hidden) citation box and
 # press the (hidden) show button, so the source panel is rendered by Python from the index.
@@ -61,7 +65,16 @@ CSS = """
                   vertical-align: top; white-space: nowrap; }
 #qa-source tr.qa-hl td { background: #fff3b0; }
 #qa-source tr.qa-hl td.n { color: #7a5d00; font-weight: bold; }
+#qa-source mark.qa-span { background: #ffb347; padding: 0 1px; border-radius: 2px; }
 """
+
+
+def cite_address(c: Citation) -> str:
+    """What a citation link hands to the source panel: the lines, and the answer's span in
+    the line when the answer was read from it."""
+    if c.span_start is not None and c.span_end is not None:
+        return f"{c.label}~{c.span_start}-{c.span_end}"
+    return c.label
 
 
 def render_answer(answer: Answer) -> str:
@@ -75,8 +88,10 @@ def render_answer(answer: Answer) -> str:
         if answer.mode == "llm" and answer.text:
             parts.append(answer.text)
         for c in answer.citations:
-            parts.append(f"> {c.quote}\n>\n> — [{c.label}](#cite:{c.label})")
+            parts.append(f"> {c.quote}\n>\n> — [{c.label}](#cite:{cite_address(c)})")
     footer = f"_answered by: {answer.mode}_"
+    if answer.confidence is not None and not answer.abstained:
+        footer += f" · _confidence {answer.confidence:.0%}_"
     if answer.notice:
         footer += f" · _{answer.notice}_"
     return "\n\n".join([*parts, footer])
@@ -138,7 +153,8 @@ class ChatPage:
 
     def answer_api(self, question: str, history: list[dict[str, str]] | None = None) -> dict:
         """The structured answer (the Python API's `Answer`): answer, text, abstained,
-        citations [{source, line_start, line_end, quote}], mode, notice, timings."""
+        citations [{source, line_start, line_end, quote, span_start, span_end}], mode,
+        notice, confidence, timings."""
         try:
             return self.assistant.ask(question, history or []).model_dump()
         except QAError as err:
@@ -159,6 +175,7 @@ class ChatPage:
         source = match["source"]
         start = int(match["start"])
         end = int(match["end"] or start)
+        span = (int(match["from"]), int(match["to"])) if match["from"] else None
         documents = self.assistant.documents()
         if source not in documents:  # only indexed documents, whatever the request says
             return "<p>That is not an indexed document.</p>"
@@ -166,7 +183,15 @@ class ChatPage:
         rows = []
         for number in range(1, documents[source] + 1):
             cls = ' class="qa-hl"' if start <= number <= end else ""
-            text = html.escape(stored.get(number, ""))
+            line = stored.get(number, "")
+            if span and number == start and 0 <= span[0] < span[1] <= len(line):
+                text = (
+                    html.escape(line[: span[0]])
+                    + f'<mark class="qa-span">{html.escape(line[span[0] : span[1]])}</mark>'
+                    + html.escape(line[span[1] :])
+                )
+            else:
+                text = html.escape(line)
             rows.append(
                 f'<tr{cls} id="qa-line-{number}"><td class="n">{number}</td><td>{text}</td></tr>'
             )
@@ -220,7 +245,7 @@ class ChatPage:
 
 def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
     page = ChatPage(assistant, upload_dir)
-    modes = ["extractive", "llm"] if assistant.llm_enabled else ["extractive"]
+    modes = ["reader", "llm"] if assistant.llm_enabled else ["reader"]
     with gr.Blocks(title="qa: ask your sources") as app:
         gr.Markdown(
             "## Ask your sources\nEvery answer cites the lines it rests on; "
