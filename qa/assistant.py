@@ -19,11 +19,12 @@ from qa.extractive import Draft, ExtractiveAnswerer
 from qa.questions import classify, looks_like_follow_up
 from qa.reader import ReaderAnswerer, ReaderModel, ReaderModelError, Reading
 from qa.retrieval import HybridRetriever, LineHit
-from qa.settings import Settings
+from qa.settings import MAX_TOP_K, Settings
 from qa.text import terms
 from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
 
 MAX_QUESTION_CHARS = 2000
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class QAError(Exception):
@@ -49,7 +50,11 @@ def _turns(history: HistoryLike | None) -> list[Turn]:
         elif isinstance(item, (tuple, list)) and item:
             answer = str(item[1]) if len(item) > 1 else ""
             out.append(Turn(question=str(item[0]), answer=answer))
-    return [t for t in out if t.question.strip()]
+    cleaned = [
+        Turn(question=_SURROGATES.sub("", t.question), answer=_SURROGATES.sub("", t.answer))
+        for t in out
+    ]
+    return [t for t in cleaned if t.question.strip()]
 
 
 class Assistant:
@@ -189,8 +194,11 @@ class Assistant:
         query, context = self._with_history(text, turns)
         use_llm = self._llm is not None and mode in (None, "llm")
         # Asked for no particular number, each answerer reads its own (`lines_read`); the
-        # extractive fallback of an LLM answer reads what the extractive answerer would.
-        top_k = max(top_k, 1) if top_k else None  # asked for fewer than one line: one
+        # reader's fallback for an LLM answer reads what the reader would.
+        if top_k is not None and not 1 <= top_k <= MAX_TOP_K:
+            bounded = min(max(top_k, 1), MAX_TOP_K)
+            notice = _join(notice, f"top_k must be 1-{MAX_TOP_K}; {bounded} lines were read")
+            top_k = bounded
         reads = top_k or self.lines_read("reader")
         k = top_k or self.lines_read(mode)
         try:
@@ -241,7 +249,8 @@ class Assistant:
     def retrieve(self, question: str, top_k: int | None = None) -> list[RetrievedLine]:
         """The lines retrieval ranks for a question, best first (what answering starts from)."""
         text, _ = self._check(question)
-        hits = self.retriever.retrieve(text, top_k=top_k or self.settings.top_k)
+        k = min(max(top_k or self.settings.top_k, 1), MAX_TOP_K)
+        hits = self.retriever.retrieve(text, top_k=k)
         return [
             RetrievedLine(source=h.source, line=h.line, text=h.text, score=h.fused) for h in hits
         ]
@@ -251,15 +260,20 @@ class Assistant:
     def _check(self, question: str) -> tuple[str, str | None]:
         if not isinstance(question, str):
             raise QuestionError("the question must be text")
-        text = " ".join(question.split())
+        notice = None
+        # Bytes that were not valid UTF-8 reach Python as lone surrogates (a shell argument,
+        # a JSON "\udcff"); no tokenizer accepts them, and they carry no words anyway.
+        cleaned = _SURROGATES.sub("", question)
+        if cleaned != question:
+            dropped = len(question) - len(cleaned)
+            notice = f"{dropped} character(s) that are not valid text were left out"
+        text = " ".join(cleaned.split())
         if not text:
             raise QuestionError("the question is empty")
         if len(text) > MAX_QUESTION_CHARS:
-            return (
-                text[:MAX_QUESTION_CHARS],
-                f"the question was cut to its first {MAX_QUESTION_CHARS} characters",
-            )
-        return text, None
+            cut = f"the question was cut to its first {MAX_QUESTION_CHARS} characters"
+            return text[:MAX_QUESTION_CHARS], _join(notice, cut)
+        return text, notice
 
     def _with_history(self, question: str, turns: list[Turn]) -> tuple[str, str]:
         """A follow-up ("And how many were repaired?") is looked up together with the

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from index import IndexError_, ingest
-from qa.settings import Settings
+from qa.settings import MAX_TOP_K, Settings
 
 app = typer.Typer(
     add_completion=False,
@@ -93,7 +93,8 @@ def ask_command(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     top_k: Annotated[
-        int | None, typer.Option(help="Lines to read (default: 8, or 16 for an LLM).")
+        int | None,
+        typer.Option(min=1, max=MAX_TOP_K, help="Lines to read (default: 8, or 16 for an LLM)."),
     ] = None,
     mode: Annotated[
         str | None, typer.Option(help="reader, or llm when QA_LLM_MODEL is set.")
@@ -157,10 +158,11 @@ def chat_command(
 ) -> None:
     """Open the chat page over the index (building it from the corpus if missing)."""
     from qa.assistant import QAError
-    from ui.app import launch  # the page is a shell over qa; imported only when serving
+    from ui.app import check_binding, launch  # a shell over qa; imported only when serving
 
     settings = _settings(ctx).with_overrides(host=host, port=port, auth=auth)
     try:
+        check_binding(settings.host, settings.auth)  # refuse before claiming to serve
         err.print(f"serving on http://{settings.host}:{settings.port}", markup=False)
         launch(settings)
     except QAError as exc:
@@ -169,6 +171,12 @@ def chat_command(
         raise Fail(
             f"cannot serve on {settings.host}:{settings.port} ({exc.strerror or exc})"
         ) from exc
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """A bad flag or command. Typer raises its own copy of click's exceptions (typer._click)
+    or click's, depending on its version; both print usage and one line."""
+    return hasattr(exc, "show") and hasattr(exc, "exit_code") and "click" in type(exc).__module__
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -192,12 +200,10 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # last resort: never show a traceback to a user
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if type(exc).__name__ == "Abort":
             sys.exit(130)
         if settings is not None and settings.debug:
             raise

@@ -259,16 +259,39 @@ def _fallback(answer: Answer, notice: str) -> Answer:
     return out
 
 
+def _chain(err: BaseException) -> list[BaseException]:
+    """The exception and what caused it: litellm wraps a refused connection or a missing key
+    in an InternalServerError (HTTP 500) whose own message hides the cause."""
+    seen: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
 def _describe(err: BaseException) -> str:
-    name = type(err).__name__
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    if "timeout" in name.lower() or "timed out" in text.lower():
+    chain = _chain(err)
+    names = {type(e).__name__ for e in chain}
+    text = " ".join(str(e) for e in chain).lower()
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    if "timeout" in " ".join(names).lower() or "timed out" in text:
         return "timed out"
-    code = getattr(err, "status_code", None)
-    if name == "RateLimitError":
+    if "ConnectionRefusedError" in names or "connection refused" in text:
+        return "the model's endpoint refused the connection; is it running?"
+    if "name or service not known" in text or "nodename nor servname" in text:
+        return "the model's endpoint address could not be resolved"
+    if "missing credentials" in text or "api key" in text or "api_key" in text:
+        if "AuthenticationError" in names or "missing" in text:
+            return "no API key for the model: set QA_LLM_API_KEY"
+    if "AuthenticationError" in names or getattr(err, "status_code", None) == 401:
+        return "the model's endpoint refused the API key (HTTP 401)"
+    if "RateLimitError" in names:
         return "rate limited (HTTP 429)"
-    if "Connection" in name:
+    if any("Connection" in n for n in names):
         return "cannot connect to the model's endpoint"
+    code = getattr(err, "status_code", None)
     if isinstance(code, int) and code >= 400:
         return f"HTTP {code}"
-    return f"{name}: {text[:160]}" if text else name
+    name = type(err).__name__
+    return f"{name}: {first[:160]}" if first else name

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from index import IndexConfig
 from index.config import LOCAL_MINILM
 
+MAX_TOP_K = 50  # lines one question may read: beyond this, reading costs more than it finds
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]")
 
 
@@ -30,12 +31,12 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=200, ge=16, le=8192)
 
     # answering
-    top_k: int = Field(default=8, ge=1, le=50)  # lines the extractive answerer reads
-    # Lines shown to an LLM. More than the extractive answerer reads: a model reads a line
+    top_k: int = Field(default=8, ge=1, le=MAX_TOP_K)  # lines the reader reads
+    # Lines shown to an LLM. More than the reader reads: a model reads a line
     # that words the question differently as easily as one that repeats it, and with 8
     # lines the line that states the answer was not shown for 3 of the 71 answerable gold
     # questions (bench/bench_reader_ceiling.py).
-    llm_top_k: int = Field(default=16, ge=1, le=50)
+    llm_top_k: int = Field(default=16, ge=1, le=MAX_TOP_K)
     # The reader model's folder (reader.onnx, tokenizer.json, calibration.json); None: the
     # one that ships in the package. For trying a newly trained model.
     reader_dir: Path | None = None

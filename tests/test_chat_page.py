@@ -96,6 +96,7 @@ def test_binding_beyond_loopback_without_credentials_is_refused(tmp_path) -> Non
     )
     assert result.returncode == 1
     assert "refusing to serve on 0.0.0.0 without authentication" in result.stderr
+    assert "serving on" not in result.stderr  # it must not claim to serve, then refuse
     assert "Traceback" not in result.stderr
 
 

@@ -81,11 +81,51 @@ def test_api_top_k_out_of_range_still_answers(assistant: Assistant) -> None:
     assert assistant.ask(DRONES, top_k=10_000).answer == "88"
 
 
+def test_api_top_k_is_bounded_and_says_so(assistant: Assistant) -> None:
+    answer = assistant.ask(DRONES, top_k=100_000)
+    assert "top_k must be 1-50; 50 lines were read" in (answer.notice or "")
+    assert len(assistant.retrieve(DRONES, top_k=100_000)) <= 50
+
+
+def test_api_lone_surrogates_are_left_out_with_a_notice(assistant: Assistant) -> None:
+    answer = assistant.ask("How many drones were shot down? \udcff\udcfe")
+    assert answer.answer == "88"
+    assert "2 character(s) that are not valid text were left out" in (answer.notice or "")
+
+
+def test_api_lone_surrogates_in_history_are_harmless(assistant: Assistant) -> None:
+    history = [{"question": "How many drones did Russia launch? \ud800", "answer": "273\udfff"}]
+    assert assistant.ask("And how many were shot down?", history=history).answer == "88"
+
+
+def test_cli_question_that_is_not_valid_utf8_is_answered(
+    seed_data_dir: Path, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.cli import qa_env
+
+    question = os.fsencode("How many drones were shot down? ") + b"\xff\xfe"
+    result = subprocess.run(
+        [os.fsencode(sys.executable), b"-m", b"qa.cli", b"ask", question],
+        cwd=tmp_path,
+        capture_output=True,
+        env=qa_env({"QA_DATA_DIR": str(seed_data_dir)}),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"88")
+    assert b"not valid text were left out" in result.stderr
+
+
 # -- the CLI ----------------------------------------------------------------------------
 
 CLI_CASES = [
     ("empty question", ["ask", ""], "the question is empty"),
     ("unknown mode", ["ask", DRONES, "--mode", "psychic"], "unknown mode"),
+    ("top-k out of range", ["ask", DRONES, "--top-k", "100000"], "--top-k"),
     ("missing path", ["index", "/no/such/folder"], "nothing could be indexed"),
     ("bad Chroma URL", ["--chroma-url", "ftp://x", "ask", DRONES], "bad Chroma URL"),
     ("chunk size too small", ["index", str(SEEDS), "--chunk-size", "1"], "chunk_size"),

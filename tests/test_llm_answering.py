@@ -9,7 +9,8 @@ import json
 import time
 
 from qa import Answer, Assistant
-from qa.extractive import normalise
+from qa.reader import normalise
+from tests.conftest import SEEDS
 from tests.support.gold_reader import shown_lines
 from tests.support.openai_stub import Reply, ScriptedLLMServer
 
@@ -69,7 +70,7 @@ def lines_shown(server: ScriptedLLMServer) -> int:
 def test_the_model_is_shown_16_lines_unless_asked_for_another_number(llm_assistant, llm_server):
     llm_server.default = model_says("88", ["L1"])
     llm_assistant.ask(DRONES)
-    assert lines_shown(llm_server) == 16  # Settings.llm_top_k; the extractive answerer reads 8
+    assert lines_shown(llm_server) == 16  # Settings.llm_top_k; the reader reads 8
     llm_assistant.ask(DRONES, top_k=5)
     assert lines_shown(llm_server) == 5
 
@@ -77,7 +78,7 @@ def test_the_model_is_shown_16_lines_unless_asked_for_another_number(llm_assista
 def test_invented_line_numbers_are_dropped(llm_assistant, llm_server) -> None:
     llm_server.default = model_says("88", ["L99", "000_9517869daacb5b3c.txt:999"])
     answer = llm_assistant.ask(DRONES)
-    assert answer.mode == "extractive"
+    assert answer.mode == "reader"
     assert "cited no line that supports it" in (answer.notice or "")
     assert answer.answer == "88"
     assert_no_unsupported_citation(answer)
@@ -112,7 +113,7 @@ def test_an_answer_word_the_line_does_not_have_loses_the_citation(llm_assistant,
     llm_assistant.ask(DRONES)
     llm_server.default = model_says("88 missiles", labels_for(llm_server, LINE_29, LINE_21))
     answer = llm_assistant.ask(DRONES)
-    assert answer.mode == "extractive"
+    assert answer.mode == "reader"
     assert "cited no line that supports it" in (answer.notice or "")
 
 
@@ -127,7 +128,7 @@ def test_malformed_json_is_retried_once_then_falls_back(llm_assistant, llm_serve
     llm_server.enqueue(Reply.text('{"answer": "88", "citations": [L1'), Reply.text("not json"))
     answer = llm_assistant.ask(DRONES)
     assert len(llm_server.requests) == 2
-    assert answer.mode == "extractive" and "the LLM failed" in (answer.notice or "")
+    assert answer.mode == "reader" and "the LLM failed" in (answer.notice or "")
     assert answer.answer == "88"
     assert_no_unsupported_citation(answer)
 
@@ -144,10 +145,10 @@ def test_an_http_500_is_retried_once(llm_assistant, llm_server) -> None:
     assert answer.mode == "llm" and [c.label for c in answer.citations] == [LINE_29]
 
 
-def test_a_server_that_keeps_failing_gives_the_extractive_answer(llm_assistant, llm_server):
+def test_a_server_that_keeps_failing_gives_the_readers_answer(llm_assistant, llm_server):
     llm_server.default = Reply.status(500)
     answer = llm_assistant.ask(DRONES)
-    assert answer.mode == "extractive"
+    assert answer.mode == "reader"
     assert answer.notice and "HTTP 500" in answer.notice
     assert answer.answer == "88"
 
@@ -158,7 +159,7 @@ def test_a_timeout_falls_back_within_the_timeout_plus_a_second(llm_assistant, ll
     answer = llm_assistant.ask(DRONES)
     elapsed = time.monotonic() - started
     assert elapsed < 2.0 + 1.0
-    assert answer.mode == "extractive" and "timed out" in (answer.notice or "")
+    assert answer.mode == "reader" and "timed out" in (answer.notice or "")
     assert_no_unsupported_citation(answer)
 
 
@@ -193,6 +194,38 @@ def test_a_follow_up_sends_the_conversation(llm_assistant, llm_server) -> None:
     assert {"role": "assistant", "content": "273"} in messages
 
 
-def test_mode_extractive_skips_the_model(llm_assistant, llm_server) -> None:
-    answer = llm_assistant.ask(DRONES, mode="extractive")
-    assert answer.mode == "extractive" and llm_server.requests == []
+def test_mode_reader_skips_the_model(llm_assistant, llm_server) -> None:
+    answer = llm_assistant.ask(DRONES, mode="reader")
+    assert answer.mode == "reader" and llm_server.requests == []
+
+
+def _assistant_with_llm(seed_data_dir, **llm):  # type: ignore[no-untyped-def]
+    return Assistant(corpus=SEEDS, data_dir=seed_data_dir, llm_timeout=2.0, **llm)
+
+
+def test_an_endpoint_that_refuses_connections_is_named_as_such(seed_data_dir) -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port with nothing listening on it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assistant = _assistant_with_llm(
+        seed_data_dir,
+        llm_model="openai/stub",
+        llm_api_base=f"http://127.0.0.1:{port}/v1",
+        llm_api_key="sk-test",
+    )
+    answer = assistant.ask(DRONES)
+    assert answer.mode == "reader"
+    assert "refused the connection" in (answer.notice or ""), answer.notice
+    assert "HTTP 500" not in (answer.notice or "")
+
+
+def test_a_missing_api_key_is_named_as_such(seed_data_dir, llm_server, monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assistant = _assistant_with_llm(
+        seed_data_dir, llm_model="openai/stub", llm_api_base=llm_server.url
+    )
+    answer = assistant.ask(DRONES)
+    assert answer.mode == "reader"
+    assert "no API key for the model: set QA_LLM_API_KEY" in (answer.notice or ""), answer.notice
