@@ -281,9 +281,9 @@ def _describe(err: BaseException) -> str:
         return "the model's endpoint refused the connection; is it running?"
     if "name or service not known" in text or "nodename nor servname" in text:
         return "the model's endpoint address could not be resolved"
-    if "missing credentials" in text or "api key" in text or "api_key" in text:
-        if "AuthenticationError" in names or "missing" in text:
-            return "no API key for the model: set QA_LLM_API_KEY"
+    mentions_key = "missing credentials" in text or "api key" in text or "api_key" in text
+    if mentions_key and ("AuthenticationError" in names or "missing" in text):
+        return "no API key for the model: set QA_LLM_API_KEY"
     if "AuthenticationError" in names or getattr(err, "status_code", None) == 401:
         return "the model's endpoint refused the API key (HTTP 401)"
     if "RateLimitError" in names:
