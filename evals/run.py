@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from evals.datasets import GoldQuestion, load_gold, sample_questions, squad_to_corpus
 from evals.report import answered_by_line, metrics_table, write_json, write_markdown
@@ -35,7 +43,43 @@ def load_questions(
     return corpus, load_gold(questions)
 
 
-def _progress(console: Console) -> Progress:
+class _LineProgress:
+    """Progress for a log or a pipe, where rich's live bar shows nothing: a line every 10 %
+    (or every 30 s), so a long run is never silent. Written by hand: rich and tqdm both
+    redraw one line, which a log file keeps as one unreadable line."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.tasks: dict[TaskID, list] = {}
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int) -> TaskID:
+        task = TaskID(len(self.tasks))
+        self.tasks[task] = [description, total, 0, time.monotonic(), time.monotonic()]
+        self.console.print(f"{description}: 0/{total}", markup=False, highlight=False)
+        return task
+
+    def advance(self, task: TaskID, n: int) -> None:
+        state = self.tasks[task]
+        description, total, done, started, last = state
+        done += n
+        step = max(1, total // 10)
+        now = time.monotonic()
+        if done == total or done // step != (done - n) // step or now - last > 30:
+            line = f"{description}: {done}/{total} ({now - started:.0f} s)"
+            self.console.print(line, markup=False, highlight=False)
+            last = now
+        state[2], state[4] = done, last
+
+
+def _progress(console: Console) -> Progress | _LineProgress:
+    if not console.is_terminal:
+        return _LineProgress(console)
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -76,6 +120,7 @@ def run_eval(
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
         corpus_dir, qs = load_questions(corpus, questions, fmt, Path(scratch), articles)
         qs = sample_questions(qs, limit, seed)
+        console.print(f"indexing {corpus_dir} into a scratch collection", markup=False)
         with _progress(console) as bar:
             task = bar.add_task(f"asking {len(qs)} questions", total=len(qs))
             metrics, results = evaluate(

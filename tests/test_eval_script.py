@@ -46,7 +46,19 @@ def gold_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     report["_md"] = (out / "r.md").read_text()
     report["_png"] = (out / "r.png").exists()
     report["_stdout"] = result.stdout
+    report["_stderr"] = result.stderr
     return report
+
+
+def test_a_run_written_to_a_log_shows_its_progress(gold_report) -> None:
+    n = len(load_gold(GOLD))
+    assert f"asking {n} questions: {n}/{n}" in gold_report["_stderr"]
+    assert "indexing" in gold_report["_stderr"]
+
+
+def test_the_reports_folder_the_readme_writes_to_is_ignored_by_git() -> None:
+    ignored = subprocess.run(["git", "check-ignore", "-q", "out/gold.json"], cwd=REPO)
+    assert ignored.returncode == 0
 
 
 def test_the_report_json_keeps_its_stable_keys(gold_report) -> None:
