@@ -113,7 +113,7 @@ class Assistant:
         if self.settings.llm_model:
             from qa.llm import LLMAnswerer
 
-            self._llm = LLMAnswerer(self.settings)
+            self._llm = LLMAnswerer(self.settings, states=self._states)
 
     # -- the index ---------------------------------------------------------------------
 
@@ -294,6 +294,10 @@ class Assistant:
         return self.extractive.answer(
             question, hits, keyword.idf, context=context, neighbours=self.retriever.line_text
         )
+
+    def _states(self, question: str, hits: list[LineHit], answer: str) -> list[bool]:
+        """The reader's check of an LLM's citations (see LLMAnswerer)."""
+        return self.reader.states(question, hits, answer, self.retriever.neighbours)
 
     def _read(self, question: str, hits: list[LineHit], notice: str | None) -> Answer:
         try:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from qa.extractive import normalise
+from qa.reader import normalise
 from qa.retrieval import LineHit
 from qa.settings import Settings
 from qa.text import terms
@@ -40,6 +40,20 @@ _MAX_LINE_CHARS = 1200
 # Up to this many content words, a short answer is stated by a line that has every one of
 # them, in any order; a longer one must appear as the line words it.
 _LOOSE_ANSWER_WORDS = 4
+
+
+# Text addressed to a model rather than to a reader: role tags and the usual openings of an
+# injected instruction. A line like this never vouches for an answer, whatever it contains.
+# General markers of prompt injection, not tuned to any document.
+_INSTRUCTION = re.compile(
+    r"</?\s*(system|assistant|user|instructions?)\s*>|<\|im_(start|end)\|>"
+    r"|\b(ignore|disregard|forget)\s+(all\s+|any\s+|the\s+|your\s+)?(previous\s+|prior\s+|above\s+)?"
+    r"(instructions|rules|prompt)\b|\bnew\s+instructions\b|\b(reply|respond|answer)\s+with\s+[\"“']",
+    re.I,
+)
+
+# Checks a line against the question and a claimed answer (the reader, in the product).
+StatesAnswer = Callable[[str, list[LineHit], str], list[bool]]
 
 
 class LLMFailure(Exception):
@@ -133,17 +147,30 @@ def _states(line_text: str, answer: str, present: set[str]) -> bool:
     return 0 < len(said) <= _LOOSE_ANSWER_WORDS and all(t in present for t in said)
 
 
-def verify(parsed: _Parsed, question: str, hits: list[LineHit]) -> tuple[list[LineHit], int]:
-    """The supported cited lines, in the model's order, and how many citations were dropped."""
-    kept: list[LineHit] = []
+def looks_like_instructions(line_text: str) -> bool:
+    return bool(_INSTRUCTION.search(line_text))
+
+
+def verify(
+    parsed: _Parsed, question: str, hits: list[LineHit], states: StatesAnswer | None = None
+) -> tuple[list[LineHit], int]:
+    """The supported cited lines, in the model's order, and how many citations were dropped.
+
+    A cited line must be one the model was shown, must word the answer, must not be text
+    addressed to a model, and (with `states`, the reader) must state that answer to this
+    question when read on its own."""
+    claimed: list[LineHit] = []
     for label in parsed.citations:
         hit = _resolve(label, hits)
-        if hit is None or hit in kept:
+        if hit is None or hit in claimed:
             continue
-        if supports(hit.text, question, parsed.answer):
-            kept.append(hit)
-    dropped = len(set(parsed.citations)) - len(kept)
-    return kept, dropped
+        if supports(hit.text, question, parsed.answer) and not looks_like_instructions(hit.text):
+            claimed.append(hit)
+    if claimed and states is not None and parsed.answer:
+        confirmed = states(question, claimed, parsed.answer)
+        claimed = [hit for hit, ok in zip(claimed, confirmed, strict=True) if ok]
+    dropped = len(set(parsed.citations)) - len(claimed)
+    return claimed, dropped
 
 
 def _partial_reply(buffer: str) -> str | None:
@@ -161,8 +188,9 @@ def _partial_reply(buffer: str) -> str | None:
 
 
 class LLMAnswerer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, states: StatesAnswer | None = None) -> None:
         self.settings = settings
+        self.states = states
         # Imported here, not per call: litellm takes ~2 s to import, which must not count
         # against the first question's timeout (nor slow down runs without an LLM).
         import litellm
@@ -231,7 +259,7 @@ class LLMAnswerer:
         model_abstained = not parsed.answer and not parsed.citations
         if model_abstained:
             return Answer(question=question, text=NO_ANSWER, abstained=True, mode="llm")
-        kept, dropped = verify(parsed, question, hits)
+        kept, dropped = verify(parsed, question, hits, self.states)
         if not kept:
             return _fallback(
                 fallback,
