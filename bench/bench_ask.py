@@ -1,5 +1,6 @@
-"""Answering latency on seeds/: the warm in-process extractive `ask` and a cold `qa ask`
-process, each next to a bare Chroma query with the same embedding measured in the same run.
+"""Answering latency on seeds/: the warm in-process `ask` (the reader, reading 8 lines) and a
+cold `qa ask` process, each next to a bare Chroma query with the same embedding measured in
+the same run.
 
 Run: `python bench/bench_ask.py [--rounds 3] [--cold-runs 5]`. Prints a markdown table.
 """
@@ -63,6 +64,17 @@ def main() -> None:
     bare_ms = timed(bare, qs, args.rounds)
     retrieve_ms = timed(lambda q: assistant.retrieve(q, top_k=8), qs, args.rounds)
     ask_ms = timed(assistant.ask, qs, args.rounds)
+    modes = [("reader `ask`, 8 lines (warm, in-process)", ask_ms)]
+    try:  # the hand-written answerer, while it exists, for comparison
+        assistant.ask(qs[0], mode="extractive")
+        modes.append(
+            (
+                "extractive `ask` (warm, in-process)",
+                timed(lambda q: assistant.ask(q, mode="extractive"), qs, args.rounds),
+            )
+        )
+    except Exception:
+        pass
 
     env = {
         **os.environ,
@@ -102,7 +114,7 @@ def main() -> None:
     for label, values in (
         ("bare Chroma query + query embedding (warm)", bare_ms),
         ("hybrid retrieval, dense + BM25 (warm)", retrieve_ms),
-        ("extractive `ask` (warm, in-process)", ask_ms),
+        *modes,
     ):
         print(
             f"| {label} | {pct(values, 50):.1f} | {pct(values, 95):.1f} | "

@@ -1,0 +1,166 @@
+"""The learned reader as it ships: its file, its answers, and what it does with bad input."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa import Assistant, QAError
+from qa.reader import normalise
+from qa.reader.model import CALIBRATION_FILE, CARD_FILE, MODEL_DIR, MODEL_FILE, TOKENIZER_FILE
+from tests.conftest import SEEDS
+from tests.support.cli import qa_env, run_qa
+
+DRONES = "How many drones were shot down?"
+LINE_21 = "000_9517869daacb5b3c.txt:21"
+LINE_29 = "002_1673a907b0920f4c.txt:29"
+
+
+def test_the_shipped_file_is_the_one_its_model_card_names() -> None:
+    import hashlib
+
+    card = (MODEL_DIR / CARD_FILE).read_text()
+    listed = re.search(r"sha256: ([0-9a-f]{64})", card)
+    assert listed, "the model card lists no sha256"
+    digest = hashlib.sha256((MODEL_DIR / MODEL_FILE).read_bytes()).hexdigest()
+    assert digest == listed.group(1)
+    assert (MODEL_DIR / MODEL_FILE).stat().st_size <= 50 * 10**6
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        DRONES,
+        "What number of Russian drones did Ukrainian air defences bring down?",
+        "How many of the Russian drones were destroyed?",
+        "How many drones did Ukraine manage to shoot down?",
+    ],
+)
+def test_the_drone_question_and_its_rewordings_get_88_citing_both_lines(
+    assistant: Assistant, question: str
+) -> None:
+    answer = assistant.ask(question)
+    assert answer.mode == "reader"
+    assert answer.answer == "88"
+    assert {c.label for c in answer.citations} >= {LINE_21, LINE_29}
+
+
+def test_each_citation_marks_where_the_answer_is_in_its_line(assistant: Assistant) -> None:
+    answer = assistant.ask(DRONES)
+    for c in answer.citations:
+        assert c.span_start is not None and c.span_end is not None
+        assert normalise(c.quote[c.span_start : c.span_end]) == normalise(answer.answer)
+
+
+def test_an_answer_carries_the_readers_confidence(assistant: Assistant) -> None:
+    sure = assistant.ask(DRONES)
+    assert sure.confidence is not None and 0.5 < sure.confidence <= 1.0
+    unsure = assistant.ask("How many helicopters were shot down over Kyiv?")
+    assert unsure.abstained and unsure.citations == []
+    assert unsure.confidence is not None and unsure.confidence < sure.confidence
+
+
+def test_a_question_whose_answer_is_in_no_retrieved_line_is_declined(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("How many missiles did the navy fire at the port of Odesa?")
+    assert answer.abstained and answer.citations == [] and answer.answer == ""
+
+
+def test_an_answer_at_the_end_of_a_line_longer_than_the_window_is_found(tmp_path: Path) -> None:
+    filler = " ".join(
+        f"In week {n} the committee reviewed the accounts of the harbour and the bridge."
+        for n in range(1, 60)
+    )
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "minutes.txt").write_text(
+        f"{filler} Finally, the committee elected Ada Lovelace as its new treasurer.\n"
+    )
+    assistant = Assistant(corpus=corpus, data_dir=tmp_path / "data")
+    answer = assistant.ask("Who did the committee elect as its new treasurer?")
+    assert answer.answer == "Ada Lovelace"
+    (citation,) = answer.citations
+    assert citation.span_start is not None and citation.span_start > 3000
+
+
+def test_an_overlong_question_is_cut_with_a_notice(assistant: Assistant) -> None:
+    preamble = "I have read a great many reports about the war this week and I wonder " * 8
+    answer = assistant.ask(preamble + "how many drones were shot down?")
+    assert "too long for the reader" in (answer.notice or "")
+
+
+def _copy_model(to: Path) -> Path:
+    to.mkdir()
+    for name in (MODEL_FILE, TOKENIZER_FILE, CALIBRATION_FILE):
+        shutil.copy(MODEL_DIR / name, to / name)
+    return to
+
+
+def test_a_missing_model_file_is_a_one_line_error_naming_the_fix(
+    seed_data_dir: Path, tmp_path: Path
+) -> None:
+    broken = _copy_model(tmp_path / "model")
+    (broken / MODEL_FILE).unlink()
+    assistant = Assistant(corpus=SEEDS, data_dir=seed_data_dir, reader_dir=broken)
+    with pytest.raises(QAError, match="is missing; reinstall the package"):
+        assistant.ask(DRONES)
+
+
+def test_a_damaged_model_file_is_a_one_line_error_from_the_cli(
+    seed_data_dir: Path, tmp_path: Path
+) -> None:
+    broken = _copy_model(tmp_path / "model")
+    data = (broken / MODEL_FILE).read_bytes()
+    (broken / MODEL_FILE).write_bytes(data[: len(data) // 3])  # a truncated download
+    env = {"QA_DATA_DIR": str(seed_data_dir), "QA_READER_DIR": str(broken)}
+    result = run_qa("ask", DRONES, cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "is damaged" in lines[0] and "reinstall" in lines[0], lines
+    assert "Traceback" not in result.stderr
+
+
+# Run as a new process in which torch and transformers cannot be imported, whatever the venv
+# holds: the shipped reader needs only onnxruntime and tokenizers.
+_NO_TORCH = """
+import sys, runpy
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "transformers"):
+            raise ImportError(f"{name} is blocked in this test")
+        return None
+sys.meta_path.insert(0, Block())
+sys.argv = ["qa", *sys.argv[1:]]
+runpy.run_module("qa.cli", run_name="__main__")
+"""
+
+
+def test_the_reader_answers_where_torch_cannot_be_imported(
+    seed_data_dir: Path, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_TORCH, "ask", DRONES],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=qa_env({"QA_DATA_DIR": str(seed_data_dir)}),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("88")
+
+
+def test_the_default_install_has_no_torch() -> None:
+    """`make test` runs in the default venv, which must not carry torch (the `train` extra
+    lives in its own venv)."""
+    import importlib.util
+
+    if Path(sys.prefix).name == ".venv-train":
+        pytest.skip("this is the training venv")
+    assert importlib.util.find_spec("torch") is None
