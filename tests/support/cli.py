@@ -30,13 +30,17 @@ def run_qa(
 
 
 def start_qa(
-    *args: str, env: dict[str, str] | None = None, stdout: int | IO[Any] = subprocess.PIPE
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdout: int | IO[Any] = subprocess.PIPE,
+    stderr: int | IO[Any] = subprocess.PIPE,
 ) -> subprocess.Popen[str]:
-    """`qa ARGS...` left running (a server, or a run a test will kill)."""
+    """`qa ARGS...` left running (a server, or a run a test will kill). A long-running server
+    should write stderr to a file: an undrained pipe blocks it once the pipe is full."""
     return subprocess.Popen(
         [sys.executable, "-m", "qa.cli", *args],
         env=qa_env(env),
         stdout=stdout,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
