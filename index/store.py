@@ -185,10 +185,14 @@ class ChunkStore:
     def delete_source(self, source: str) -> None:
         self.collection.delete(where={"source": source})
 
-    def lines(self, source: str) -> list[StoredLine]:
+    def lines(self, source: str, until: int | None = None) -> list[StoredLine]:
         """A document's lines as indexed (blank lines are not stored). Served from the index,
-        not the disk, so only indexed documents can ever be shown."""
-        got = self.collection.get(where={"source": source}, include=["documents", "metadatas"])
+        not the disk, so only indexed documents can ever be shown. With `until`, only the
+        lines up to that number: a document's opening, without reading all of it."""
+        where: dict[str, Any] = {"source": source}
+        if until is not None:
+            where = {"$and": [where, {"line_start": {"$lte": until}}]}
+        got = self.collection.get(where=where, include=["documents", "metadatas"])
         pieces: dict[int, list[tuple[int, str]]] = {}
         for text, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
             pieces.setdefault(int(meta["line_start"]), []).append(

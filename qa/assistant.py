@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from index import CollectionMissingError, IndexError_, IngestReport, StoredLine, ingest, open_store
 from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
 from index.errors import first_line
+from qa.examples import example_questions
 from qa.extractive import Draft, ExtractiveAnswerer
 from qa.questions import classify, looks_like_follow_up
 from qa.reader import ReaderAnswerer, ReaderModel, ReaderModelError, Reading
@@ -25,6 +26,10 @@ from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
 
 MAX_QUESTION_CHARS = 2000
 _SURROGATES = re.compile("[\ud800-\udfff]")
+# Example questions are made from the opening lines of the first few documents: enough to
+# find a name or two in each, without reading a large index.
+_EXAMPLE_DOCUMENTS = 12
+_EXAMPLE_LINES = 20
 
 
 class QAError(Exception):
@@ -61,7 +66,8 @@ class Assistant:
     """Answers questions over the configured index, citing the lines that support them.
 
     Opening builds the index from the corpus when the collection does not exist yet, so a
-    first run needs no separate step.
+    first run needs no separate step. That can take minutes: `notify`, if given, is told in
+    one line when it starts and when it is done, so a command can say what it is doing.
     """
 
     def __init__(
@@ -69,9 +75,12 @@ class Assistant:
         settings: Settings | None = None,
         *,
         build_if_missing: bool = True,
+        notify: Callable[[str], None] | None = None,
         **overrides: object,
     ) -> None:
         self.settings = (settings or Settings()).with_overrides(**overrides)
+        self._notify = notify or (lambda message: None)
+        self._examples: tuple[object, list[str]] | None = None
         self._config = self.settings.index_config()
         try:
             self._open(build_if_missing)
@@ -98,7 +107,10 @@ class Assistant:
                 raise QAError(str(err)) from err
             empty = True
         if empty and build_if_missing:
-            self.build_report = self.index([self.settings.corpus])
+            corpus = self.settings.corpus
+            self._notify(f"no index yet: indexing {corpus} (first start; this can take minutes)")
+            self.build_report = self.index([corpus])
+            self._notify(f"indexed {corpus}: {self.build_report.summary()}")
             if not self.build_report.ok:
                 reasons = "; ".join(f"{x.path}: {x.reason}" for x in self.build_report.skipped[:3])
                 raise QAError(
@@ -149,6 +161,21 @@ class Assistant:
     def lines(self, source: str) -> list[StoredLine]:
         """A document's lines, from the index (so only indexed documents can be shown)."""
         return self.store.lines(source)
+
+    def example_questions(self, limit: int = 3) -> list[str]:
+        """A few questions made from the indexed text itself (the names and phrases in the
+        documents' opening lines, never a fixed list), so a page nobody has asked anything
+        yet can show what the documents are about and what to ask. Worked out again only
+        when the indexed documents change."""
+        manifest = self.store.manifest()
+        state = (limit, sorted((source, entry.doc_hash) for source, entry in manifest.items()))
+        if self._examples is None or self._examples[0] != state:
+            openings = {
+                source: [line.text for line in self.store.lines(source, until=_EXAMPLE_LINES)]
+                for source in sorted(manifest)[:_EXAMPLE_DOCUMENTS]
+            }
+            self._examples = (state, example_questions(openings, limit))
+        return self._examples[1]
 
     @property
     def llm_enabled(self) -> bool:
