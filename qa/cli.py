@@ -162,9 +162,10 @@ def chat_command(
 
     settings = _settings(ctx).with_overrides(host=host, port=port, auth=auth)
     try:
-        check_binding(settings.host, settings.auth)  # refuse before claiming to serve
-        err.print(f"serving on http://{settings.host}:{settings.port}", markup=False)
-        launch(settings)
+        check_binding(settings.host, settings.auth)  # refuse before indexing or serving
+        # A first start indexes the corpus before it serves: say so, or it looks stuck;
+        # "serving on" comes once the page is built.
+        launch(settings, notify=lambda line: err.print(line, markup=False, highlight=False))
     except QAError as exc:
         raise Fail(str(exc)) from exc
     except OSError as exc:

@@ -4,6 +4,11 @@ A reply shows the short answer, the quoted lines and clickable citations; clicki
 the source panel on that document with the cited lines highlighted and scrolled into view.
 The panel renders documents from the index, never from a path a browser sends, so it can
 only ever show indexed text.
+
+Content (document lines and names, a model's words, questions) is only ever shown as text:
+the page writes every message as HTML with the content escaped (`_text`), and nothing renders
+it as Markdown, so an image or link in a document or a reply cannot make the browser load
+anything.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ import html
 import ipaddress
 import re
 import shutil
-from collections.abc import Iterator
+import string
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -22,6 +29,8 @@ from qa import Answer, Assistant, Citation, QAError, Settings
 
 UPLOAD_TYPES = (".txt", ".md")
 MAX_UPLOAD_MB = 5
+# The empty chat names this many documents and counts the rest.
+WELCOME_DOCUMENTS = 8
 # file:line or file:start-end, optionally with the answer's character span in the line
 # (file:line~from-to), which the source panel marks.
 _CITE = re.compile(
@@ -47,12 +56,19 @@ document.addEventListener("click", (event) => {
 });
 </script>
 """
-# Scroll the document box (not the whole page) so the first cited line is in the middle.
+# Scroll the document box (not the whole page) so the first cited line is in the middle; when
+# the panel is off screen (at phone width it sits below the chat), bring it into view.
 SCROLL_JS = """() => {
   setTimeout(() => {
-    const box = document.querySelector("#qa-source .qa-doc");
-    const line = document.querySelector("#qa-source .qa-hl");
+    const panel = document.querySelector("#qa-source");
+    if (!panel) return;
+    const box = panel.querySelector(".qa-doc");
+    const line = panel.querySelector(".qa-hl");
     if (box && line) box.scrollTop = line.offsetTop - box.clientHeight / 2;
+    const shown = (line || panel).getBoundingClientRect();
+    if (shown.top < 0 || shown.bottom > window.innerHeight) {
+      panel.scrollIntoView({ block: "start" });
+    }
   }, 100);
 }"""
 CSS = """
@@ -66,7 +82,49 @@ CSS = """
 #qa-source tr.qa-hl td { background: #fff3b0; }
 #qa-source tr.qa-hl td.n { color: #7a5d00; font-weight: bold; }
 #qa-source mark.qa-span { background: #ffb347; padding: 0 1px; border-radius: 2px; }
+#qa-chat .qa-reply p, #qa-chat .qa-reply blockquote, #qa-chat .qa-question {
+  white-space: pre-wrap; overflow-wrap: anywhere; }
+#qa-chat .qa-reply p { margin: 0.2em 0 0.5em; }
+#qa-chat .qa-reply blockquote.qa-quote { margin: 0.6em 0 0.1em; padding: 0.1em 0 0.1em 0.8em;
+                                         border-left: 3px solid #d0d0d0; color: inherit; }
+#qa-chat .qa-reply p.qa-footer { color: #777; font-size: 0.9em; font-style: italic; }
+/* A citation is a chip, not an underlined link: an underline hides the underscores of
+   file names ("000_95..." would read "000 95..."). */
+#qa-chat a[href^="#cite:"] { text-decoration: none; font-family: var(--font-mono, monospace);
+  font-size: 0.9em; padding: 0 0.3em; border-radius: 4px; color: #1d4ed8;
+  background: rgba(37, 99, 235, 0.09); cursor: pointer; }
+#qa-chat a[href^="#cite:"]:hover { text-decoration: none; background: rgba(37, 99, 235, 0.2); }
 """
+# Every ASCII punctuation character, written as a character reference wherever content is
+# shown in the chat: then neither HTML nor Markdown (the chat's placeholder is rendered as
+# Markdown) can read markup in it.
+_MARKUP = frozenset(string.punctuation)
+# The short answer in a reply this page rendered (for follow-up questions).
+_SHORT_ANSWER = re.compile(r'<p class="qa-(?:answer|text)">(?:<strong>)?(.*?)(?:</strong>)?</p>')
+
+
+def _text(content: str) -> str:
+    """Content as HTML text: shown exactly as written, never read as markup (no tag, image,
+    link or emphasis in a document line, a file name or a model's reply takes effect)."""
+    out = []
+    for char in content:
+        if char in _MARKUP or char in "\t\r":
+            out.append(f"&#{ord(char)};")
+        elif char == "\n":
+            out.append("<br>")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _unescape(fragment: str) -> str:
+    """The text a person reads in a fragment this page wrote with `_text`."""
+    return html.unescape(re.sub(r"<[^>]*>", "", fragment.replace("<br>", "\n")))
+
+
+def _href(address: str) -> str:
+    """A citation link's target; the click handler decodes it (any file name survives)."""
+    return "#cite:" + quote(address, safe=":")
 
 
 def cite_address(c: Citation) -> str:
@@ -78,23 +136,47 @@ def cite_address(c: Citation) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    """A reply as chat markdown: the short answer, the reply, quoted lines, references."""
+    """A reply as the chat shows it: the short answer, the model's reply (LLM mode), each
+    quoted line with its reference, and a footer saying which answerer answered."""
+    parts = []
     if answer.abstained:
-        parts = [answer.text]
+        parts.append(f'<p class="qa-text">{_text(answer.text)}</p>')
     else:
-        parts = []
         if answer.answer:
-            parts.append(f"**{answer.answer}**")
+            parts.append(f'<p class="qa-answer"><strong>{_text(answer.answer)}</strong></p>')
         if answer.mode == "llm" and answer.text:
-            parts.append(answer.text)
+            parts.append(f'<p class="qa-text">{_text(answer.text)}</p>')
         for c in answer.citations:
-            parts.append(f"> {c.quote}\n>\n> — [{c.label}](#cite:{cite_address(c)})")
-    footer = f"_answered by: {answer.mode}_"
+            parts.append(
+                f'<blockquote class="qa-quote">{_text(c.quote)}</blockquote>'
+                f'<p class="qa-ref">— <a href="{_href(cite_address(c))}">{_text(c.label)}</a></p>'
+            )
+    footer = f"answered by: {answer.mode}"
     if answer.confidence is not None and not answer.abstained:
-        footer += f" · _confidence {answer.confidence:.0%}_"
+        footer += f" · confidence {answer.confidence:.0%}"
     if answer.notice:
-        footer += f" · _{answer.notice}_"
-    return "\n\n".join([*parts, footer])
+        footer += f" · {answer.notice}"
+    parts.append(f'<p class="qa-footer">{_text(footer)}</p>')
+    return f'<div class="qa-reply">{"".join(parts)}</div>'
+
+
+def _streaming(text: str) -> str:
+    """A reply while it streams in."""
+    return f'<div class="qa-reply"><p class="qa-text">{_text(text)}</p></div>'
+
+
+def _message_text(content: Any) -> str:
+    """A chat message's content as this page wrote it (Gradio hands history back either as
+    that string or as a list of text parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text") or "")
+            for part in content
+            if isinstance(part, dict) and part.get("type", "text") == "text"
+        )
+    return ""
 
 
 def _turns(history: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -102,19 +184,34 @@ def _turns(history: list[dict[str, Any]]) -> list[dict[str, str]]:
     turns = []
     question = None
     for message in history or []:
-        role, content = message.get("role"), message.get("content")
-        text = content if isinstance(content, str) else ""
+        if not isinstance(message, dict):
+            continue
+        role, text = message.get("role"), _message_text(message.get("content"))
         if role == "user":
-            question = text
+            question = _unescape(text).strip()
         elif role == "assistant" and question is not None:
-            first = text.split("\n", 1)[0].strip("*")
-            turns.append({"question": question, "answer": first})
+            found = _SHORT_ANSWER.search(text)
+            if found:
+                answer = _unescape(found.group(1))
+            else:  # history written by an API caller: its first line
+                answer = _unescape(text).strip().split("\n", 1)[0].strip("*")
+            turns.append({"question": question, "answer": answer})
             question = None
     return turns
 
 
+def _notice(text: str) -> str:
+    """A message from the page itself in the chat (an error the person can act on)."""
+    return f'<div class="qa-reply"><p class="qa-notice">{_text(text)}</p></div>'
+
+
 class ChatPage:
-    """The page's callbacks, bound to one assistant."""
+    """The page's callbacks, bound to one assistant.
+
+    A person's mistake (no file chosen, a file of the wrong type, nothing to remove) is told
+    in a warning and changes nothing; it is never raised as an error, which would mark every
+    output of the event with a red badge and print a traceback in the server's log.
+    """
 
     def __init__(self, assistant: Assistant, upload_dir: Path) -> None:
         self.assistant = assistant
@@ -130,7 +227,9 @@ class ChatPage:
         if not question:
             yield history, ""
             return
-        history.append({"role": "user", "content": question})
+        history.append(
+            {"role": "user", "content": f'<div class="qa-question">{_text(question)}</div>'}
+        )
         history.append({"role": "assistant", "content": ""})
         yield history, ""
         try:
@@ -142,14 +241,21 @@ class ChatPage:
                     history[-1] = {"role": "assistant", "content": render_answer(piece)}
                 else:
                     streamed += piece
-                    history[-1] = {"role": "assistant", "content": streamed}
+                    history[-1] = {"role": "assistant", "content": _streaming(streamed)}
                 yield history, ""
         except QAError as err:
-            history[-1] = {"role": "assistant", "content": f"⚠️ {err}"}
+            history[-1] = {"role": "assistant", "content": _notice(f"⚠️ {err}")}
             yield history, ""
         except Exception as err:  # a page must never show a traceback
-            history[-1] = {"role": "assistant", "content": f"⚠️ unexpected error: {err}"}
+            history[-1] = {"role": "assistant", "content": _notice(f"⚠️ unexpected error: {err}")}
             yield history, ""
+
+    def ask_example(
+        self, history: list[dict[str, Any]], mode: str, top_k: float, chosen: gr.SelectData
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        """Ask the example question a person clicked on the empty chat."""
+        value = chosen.value if isinstance(chosen.value, dict) else {}
+        yield from self.respond(str(value.get("text") or ""), history, mode, top_k)
 
     def answer_api(self, question: str, history: list[dict[str, str]] | None = None) -> dict:
         """The structured answer (the Python API's `Answer`): answer, text, abstained,
@@ -160,6 +266,32 @@ class ChatPage:
         except QAError as err:
             raise gr.Error(str(err)) from err
 
+    def welcome(self) -> dict[str, Any]:
+        """What the empty chat shows: the indexed documents, and a few questions made from
+        their text that a click asks (so a first visit sees what it can ask)."""
+        documents = self.assistant.documents()
+        if not documents:
+            placeholder = (
+                '<div class="qa-welcome"><p>Nothing is indexed yet: upload .txt or .md files '
+                "under Documents.</p></div>"
+            )
+            return gr.update(placeholder=placeholder, examples=None)
+        named = [
+            f"{_text(name)} ({lines} line{'' if lines == 1 else 's'})"
+            for name, lines in documents.items()
+        ]
+        listed = ", ".join(named[:WELCOME_DOCUMENTS])
+        if len(named) > WELCOME_DOCUMENTS:
+            listed += f" and {len(named) - WELCOME_DOCUMENTS} more"
+        examples = [{"text": q} for q in self.assistant.example_questions()]
+        placeholder = (
+            f'<div class="qa-welcome"><p><strong>Indexed ({len(named)}):</strong> {listed}.</p>'
+            "<p>Ask a question about them; every answer cites the lines it rests on."
+            + (" For example:" if examples else "")
+            + "</p></div>"
+        )
+        return gr.update(placeholder=placeholder, examples=examples or None)
+
     # -- sources -------------------------------------------------------------------------
 
     def documents_table(self) -> list[list[Any]]:
@@ -168,17 +300,25 @@ class ChatPage:
     def _choices(self) -> Any:
         return gr.update(choices=list(self.assistant.documents()), value=None)
 
+    def refresh(self) -> tuple[Any, Any, Any]:
+        """The documents table, the remove list and the empty chat as the index is now (on
+        every page load: another tab or a reload must not show a stale list)."""
+        return self.documents_table(), self._choices(), self.welcome()
+
     def show_source(self, address: str) -> str:
-        match = _CITE.match((address or "").strip())
-        if not match:
+        address = (address or "").strip()
+        if not address:
             return "<p>Choose a citation to see its source.</p>"
+        match = _CITE.match(address)
+        if not match:
+            return "<p>That is not a line address (file:line).</p>"
         source = match["source"]
         start = int(match["start"])
         end = int(match["end"] or start)
         span = (int(match["from"]), int(match["to"])) if match["from"] else None
         documents = self.assistant.documents()
         if source not in documents:  # only indexed documents, whatever the request says
-            return "<p>That is not an indexed document.</p>"
+            return "<p>That is not an indexed document (it may have been removed).</p>"
         stored = {line.line: line.text for line in self.assistant.lines(source)}
         rows = []
         for number in range(1, documents[source] + 1):
@@ -200,12 +340,17 @@ class ChatPage:
         return f'<h4>{title}</h4><div class="qa-doc"><table>{"".join(rows)}</table></div>'
 
     def upload(self, files: list[Any] | None, progress: gr.Progress | None = None) -> tuple:
+        """Copy the chosen files into the upload folder and index those files. A file the
+        index refuses (empty, binary...) is not kept there (an earlier upload of that name
+        comes back), so it is reported once, not again with every later upload."""
         if not files:
-            raise gr.Error("Choose one or more .txt or .md files first.")
+            gr.Warning("Choose one or more .txt or .md files first.")
+            return gr.skip(), gr.skip(), gr.skip()
         progress = progress or gr.Progress()
         known = self.assistant.documents()
         self.upload_dir.mkdir(parents=True, exist_ok=True)
         messages = []
+        copied: dict[str, bytes | None] = {}  # name -> what it replaced, if anything
         for file in files:
             path = Path(getattr(file, "name", file))
             name = Path(getattr(file, "orig_name", "") or path.name).name
@@ -219,33 +364,76 @@ class ChatPage:
             if name in known and not target.exists():
                 messages.append(f"{name}: a document of that name is already indexed")
                 continue
+            copied[name] = target.read_bytes() if target.exists() else None
             shutil.copyfile(path, target)
-        progress(0.3, desc="indexing")
-        report = self.assistant.index([self.upload_dir])
-        for skip in report.skipped:
-            messages.append(f"{Path(skip.path).name}: {skip.reason}")
-        done = report.new + report.changed
+        done: list[str] = []
+        if copied:
+            progress(0.3, desc="indexing")
+            report = self.assistant.index([self.upload_dir / name for name in copied])
+            for skip in report.skipped:
+                name = Path(skip.path).name
+                messages.append(f"{name}: {skip.reason}")
+                if name in copied:
+                    self._take_back(name, copied[name])
+            done = report.new + report.changed
         summary = f"Indexed {len(done)} file(s): {', '.join(done) or 'none'}."
         if messages:
             summary += " Skipped: " + "; ".join(messages)
-        gr.Info(summary)
+        (gr.Info if done else gr.Warning)(html.escape(summary))
         return self.documents_table(), self._choices(), None
 
-    def remove(self, source: str | None) -> tuple:
+    def _take_back(self, name: str, previous: bytes | None) -> None:
+        """Undo the copy of a file the index refused: restore what it replaced, or remove it."""
+        target = self.upload_dir / name
+        if previous is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.write_bytes(previous)
+
+    def ask_remove(self, source: str | None) -> tuple[Any, str, str | None]:
+        """The first click on "Remove from index" only asks: removing is not undone."""
         if not source:
-            raise gr.Error("Choose a document to remove.")
-        if not self.assistant.remove(source):
-            raise gr.Error(f"{source} is not indexed.")
-        uploaded = self.upload_dir / source
-        if uploaded.is_file():
-            uploaded.unlink()  # else a later upload run would index it again
-        gr.Info(f"Removed {source}.")
-        return self.documents_table(), self._choices()
+            gr.Warning("Choose a document to remove first.")
+            return gr.update(visible=False), "", None
+        question = (
+            f"<p>Remove <strong>{_text(source)}</strong> from the index? "
+            "Questions will no longer find it; to bring it back, upload it again.</p>"
+        )
+        return gr.update(visible=True), question, source
+
+    def remove(self, source: str | None, shown: str | None) -> tuple:
+        """Remove the confirmed document; the source panel lets go of it if it showed it."""
+        hidden = gr.update(visible=False)
+        if not source:
+            return gr.skip(), gr.skip(), gr.skip(), hidden, None
+        if self.assistant.remove(source):
+            uploaded = self.upload_dir / source
+            if uploaded.is_file():
+                uploaded.unlink()  # else a later upload run would index it again
+            gr.Info(html.escape(f"Removed {source}."))
+        else:
+            gr.Warning(html.escape(f"{source} is not indexed."))
+        panel: Any = gr.skip()
+        match = _CITE.match((shown or "").strip())
+        if match and match["source"] == source:
+            panel = f"<p>{html.escape(source)} was removed from the index.</p>"
+        return self.documents_table(), self._choices(), panel, hidden, None
 
 
 def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
+    """The page: the chat and its settings, the source panel, the documents. What depends on
+    the index (the documents, the empty chat's examples) is read again on every page load."""
     page = ChatPage(assistant, upload_dir)
     modes = ["reader", "llm"] if assistant.llm_enabled else ["reader"]
+    if assistant.llm_enabled:
+        about_modes = "reader: the offline reader model; llm: the model QA_LLM_MODEL names."
+    else:
+        about_modes = (
+            "reader: the offline reader model. An LLM can answer instead: set QA_LLM_MODEL "
+            "(a litellm model name, with QA_LLM_API_BASE / QA_LLM_API_KEY as it needs) and "
+            "restart."
+        )
+    welcome = page.welcome()
     with gr.Blocks(title="qa: ask your sources") as app:
         gr.Markdown(
             "## Ask your sources\nEvery answer cites the lines it rests on; "
@@ -259,6 +447,15 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                     elem_id="qa-chat",
                     feedback_options=None,
                     sanitize_html=True,
+                    # Messages are HTML this page wrote, content escaped: never Markdown, so
+                    # nothing in a document or a reply becomes an image or a link.
+                    render_markdown=False,
+                    latex_delimiters=[],
+                    # No share (it posts to Hugging Face; this page is offline) and no copy
+                    # (it would copy the message's HTML): selecting text copies it.
+                    buttons=[],
+                    placeholder=welcome["placeholder"],
+                    examples=welcome["examples"],
                 )
                 question = gr.Textbox(
                     placeholder="Ask a question and press Enter",
@@ -270,7 +467,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                     send = gr.Button("Ask", variant="primary", elem_id="qa-send")
                     clear = gr.Button("New conversation")
                 with gr.Accordion("Settings", open=False):
-                    mode = gr.Radio(modes, value=modes[-1], label="Answer with")
+                    mode = gr.Radio(modes, value=modes[-1], label="Answer with", info=about_modes)
                     top_k = gr.Slider(
                         1,
                         30,
@@ -287,28 +484,55 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                         interactive=False,
                         elem_id="qa-docs",
                     )
+                    # No file_types: Gradio would refuse another type with an error on every
+                    # output of the upload; `upload` says which file was refused and why.
                     files = gr.File(
                         label=f".txt or .md, up to {MAX_UPLOAD_MB} MB each",
                         file_count="multiple",
-                        file_types=list(UPLOAD_TYPES),
                         elem_id="qa-upload",
                     )
                     upload = gr.Button("Upload and index")
-                    doc_choice = gr.Dropdown(list(assistant.documents()), label="Document")
+                    doc_choice = gr.Dropdown(
+                        list(assistant.documents()),
+                        value=None,  # nothing is chosen for removal until a person chooses
+                        label="Document",
+                        elem_id="qa-doc-choice",
+                    )
                     remove = gr.Button("Remove from index")
+                    with gr.Group(visible=False, elem_id="qa-remove-confirm") as confirm:
+                        confirm_text = gr.HTML(elem_id="qa-remove-question")
+                        with gr.Row():
+                            confirmed = gr.Button("Yes, remove it", variant="stop")
+                            cancel = gr.Button("Cancel")
         cite_box = gr.Textbox(elem_id="qa-cite-box", show_label=False, container=False)
         cite_go = gr.Button("show", elem_id="qa-cite-go")
+        pending = gr.State(None)  # the document the confirmation is about
 
+        private: dict[str, Any] = {"api_visibility": "private"}
+        quietly: dict[str, Any] = {**private, "show_progress": "hidden"}
         inputs = [question, chat, mode, top_k]
-        mode.change(assistant.lines_read, mode, top_k, api_visibility="private")
+        app.load(page.refresh, None, [docs, doc_choice, chat], **quietly)
+        mode.change(assistant.lines_read, mode, top_k, **private)
         question.submit(page.respond, inputs, [chat, question], api_name="chat")
-        send.click(page.respond, inputs, [chat, question], api_visibility="private")
-        clear.click(lambda: ([], ""), None, [chat, question], api_visibility="private")
+        send.click(page.respond, inputs, [chat, question], **private)
+        chat.example_select(page.ask_example, [chat, mode, top_k], [chat, question], **private)
+        clear.click(lambda: ([], ""), None, [chat, question], **private)
         cite_go.click(page.show_source, cite_box, source, api_name="source").then(
             None, None, None, js=SCROLL_JS
         )
-        upload.click(page.upload, files, [docs, doc_choice, files], api_visibility="private")
-        remove.click(page.remove, doc_choice, [docs, doc_choice], api_visibility="private")
+        upload.click(page.upload, files, [docs, doc_choice, files], **private).then(
+            page.welcome, None, chat, **quietly
+        )
+        remove.click(page.ask_remove, doc_choice, [confirm, confirm_text, pending], **private)
+        confirmed.click(
+            page.remove,
+            [pending, cite_box],
+            [docs, doc_choice, source, confirm, pending],
+            **private,
+        ).then(page.welcome, None, chat, **quietly)
+        # Cancelled, or another document chosen: the question no longer stands.
+        for event in (cancel.click, doc_choice.input):
+            event(lambda: (gr.update(visible=False), None), None, [confirm, pending], **private)
         gr.api(page.answer_api, api_name="answer")
     return app
 
@@ -338,14 +562,19 @@ def check_binding(host: str, auth: str | None) -> tuple[str, str] | None:
     return credentials
 
 
-def launch(settings: Settings, *, block: bool = True) -> Any:
-    """Open the index (building it from the corpus if missing) and serve the page."""
+def launch(
+    settings: Settings, *, block: bool = True, notify: Callable[[str], None] | None = None
+) -> Any:
+    """Open the index (building it from the corpus if missing) and serve the page. `notify`
+    is told, one line at a time, what a slow start is doing and where the page is served."""
+    say = notify or (lambda message: None)
     credentials = check_binding(settings.host, settings.auth)
-    assistant = Assistant(settings)
+    assistant = Assistant(settings, notify=say)
     app = build_app(assistant, settings.data_dir / "uploads")
     # A few questions at once: answering is CPU-bound on two cores, so more parallel work
     # only makes every reply slower; the queue keeps the rest waiting in order.
     app.queue(default_concurrency_limit=4, max_size=256)
+    say(f"serving on http://{settings.host}:{settings.port}")
     return app.launch(
         server_name=settings.host,
         server_port=settings.port,
