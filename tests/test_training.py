@@ -16,6 +16,9 @@ import pytest
 
 pytest.importorskip("torch")
 
+# Training, three exports, measuring and calibrating, all in the first test's fixture.
+pytestmark = pytest.mark.timeout(1200)
+
 from qa.reader.model import CALIBRATION_FILE, CARD_FILE, MODEL_FILE  # noqa: E402
 
 # Facts written for this test: three small articles, each with questions answered inside.

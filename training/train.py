@@ -96,8 +96,13 @@ def collate(examples: list[Example], idx: list[int]) -> dict[str, torch.Tensor]:
     }
 
 
-def span_loss(model: SpanReader, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    start, end = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+def span_loss(
+    model: SpanReader, batch: dict[str, torch.Tensor], bf16: bool = False
+) -> torch.Tensor:
+    # bf16 autocast: the weights and the optimiser stay float32, only the matrix products run
+    # in bfloat16 (about a fifth faster on CPUs with AMX-BF16, as these have).
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        start, end = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
     start = start.float().masked_fill(~batch["allowed"], MASKED)
     end = end.float().masked_fill(~batch["allowed"], MASKED)
     return (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
@@ -148,7 +153,7 @@ def train(args: argparse.Namespace) -> Path:
     started, done_since, running = time.time(), step, 0.0
     while step < total:
         batch = collate(examples, batches[step])
-        loss = span_loss(model, batch)
+        loss = span_loss(model, batch, args.bf16)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -188,6 +193,7 @@ def train(args: argparse.Namespace) -> Path:
         "examples_with_answer": positives,
         "questions": args.max_questions,
         "fraction": args.fraction,
+        "bf16": args.bf16,
         "train_seconds": round(elapsed_before + time.time() - started),
     }
     (run / "train.json").write_text(json.dumps(meta, indent=2))
@@ -207,6 +213,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="bfloat16 autocast for the forward pass (weights stay float32)",
+    )
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--checkpoint-every", type=int, default=200)
     return p
