@@ -65,7 +65,7 @@ def seed_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def assistant(seed_data_dir: Path):  # type: ignore[no-untyped-def]
-    """The extractive assistant over seeds/ (no LLM configured)."""
+    """The assistant, answering with the reader, over seeds/ (no LLM configured)."""
     from qa import Assistant
 
     return Assistant(corpus=SEEDS, data_dir=seed_data_dir, llm_model=None)

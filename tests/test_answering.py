@@ -1,4 +1,4 @@
-"""The extractive answerer through the public API: short answers, exact line citations,
+"""The reader through the public API: short answers, exact line citations,
 abstentions, follow-ups and bad questions."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa import NO_ANSWER, Answer, Assistant, QuestionError
-from qa.extractive import normalise
+from qa.reader import normalise
 from tests.conftest import SEEDS
 from tests.test_index import nl_lines
 
@@ -33,7 +33,7 @@ def test_the_drone_question_is_answered_88_citing_both_sources(assistant: Assist
     answer = assistant.ask(DRONES)
     assert answer.answer == "88"
     assert not answer.abstained
-    assert answer.mode == "extractive"
+    assert answer.mode == "reader"
     assert {"000_9517869daacb5b3c.txt:21", "002_1673a907b0920f4c.txt:29"} <= cited(answer)
     assert_every_citation_supports(answer)
 

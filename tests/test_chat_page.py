@@ -192,7 +192,7 @@ def test_a_person_asks_sees_88_clicks_the_citation_and_sees_the_line(chat) -> No
         page.wait_for_selector("#qa-question textarea", timeout=60_000)
         timings.append(_ask(page, DRONES))
         reply = _last_reply(page)
-        assert "88" in reply and "answered by: extractive" in reply
+        assert "88" in reply and "answered by: reader" in reply
         link = page.locator('#qa-chat a[href="#cite:002_1673a907b0920f4c.txt:29"]').last
         assert link.is_visible()
         link.click()
@@ -260,7 +260,7 @@ def test_a_person_uploads_asks_about_and_removes_a_document(tmp_path_factory) ->
     reason=chromium_missing_reason() or "",
 )
 def test_the_lines_slider_follows_the_answer_mode(tmp_path_factory) -> None:
-    """An LLM is shown 16 lines and the extractive answerer reads 8 (Settings.llm_top_k,
+    """An LLM is shown 16 lines and the reader reads 8 (Settings.llm_top_k,
     Settings.top_k): picking a mode on the page moves the slider to that mode's number."""
     server = ChatServer(tmp_path_factory.mktemp("chat-modes"), {"QA_LLM_MODEL": "openai/unused"})
     try:
@@ -270,7 +270,7 @@ def test_the_lines_slider_follows_the_answer_mode(tmp_path_factory) -> None:
             lines = page.get_by_label("Lines to retrieve (top-k)").first
             lines.wait_for(timeout=60_000)
             assert lines.input_value() == "16"
-            page.get_by_label("extractive").check()
+            page.get_by_label("reader").check()
             page.wait_for_function(
                 "() => [...document.querySelectorAll('input[type=number]')]"
                 ".some((e) => e.value === '8')",

@@ -25,7 +25,7 @@ def test_ask_json_prints_exactly_one_object_with_the_contract_fields(tmp_path, s
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert {"answer", "text", "abstained", "citations", "mode", "timings"} <= set(data)
-    assert data["answer"] == "88" and data["abstained"] is False and data["mode"] == "extractive"
+    assert data["answer"] == "88" and data["abstained"] is False and data["mode"] == "reader"
     for c in data["citations"]:
         assert set(c) == {"source", "line_start", "line_end", "quote"}
 

@@ -83,9 +83,9 @@ def test_the_markdown_report_has_the_table_failures_and_a_chart(gold_report) -> 
     assert gold_report["_png"]
     assert "| citation_precision |" in gold_report["_stdout"]
     n = len(load_gold(GOLD))
-    assert f"answered by: extractive {n}" in md
-    assert f"answered by: extractive {n}" in gold_report["_stdout"]
-    assert gold_report["answered_by"] == {"extractive": n}
+    assert f"answered by: reader {n}" in md
+    assert f"answered by: reader {n}" in gold_report["_stdout"]
+    assert gold_report["answered_by"] == {"reader": n}
 
 
 # Lower bounds, except false_abstention_rate, which is an upper bound.
