@@ -21,3 +21,33 @@ class ModelMismatchError(IndexError_):
 
 class CollectionMissingError(IndexError_):
     """No index has been built yet for this collection."""
+
+
+def store_failure(err: BaseException, where: str, *, reading: bool) -> str:
+    """One line for a store that failed, naming the fix that fits the cause. SQLite's codes
+    (chromadb passes them through): 8 is a read-only database, 13 a full disk. Only a store
+    that is neither gets the advice to rebuild, which moves the old one aside: following it
+    for a permission problem or a full disk would put a healthy index out of use."""
+    text = str(err).lower()
+    reason = first_line(err)
+    if (
+        isinstance(err, PermissionError)
+        or "code: 8)" in text
+        or "readonly" in text
+        or "read-only" in text
+        or "permission denied" in text
+    ):
+        return (
+            f"the index at {where} cannot be written ({reason}): check that you may write to "
+            "that folder; the index itself was not changed"
+        )
+    if "code: 13)" in text or "disk is full" in text or "no space left" in text:
+        return (
+            f"disk full while writing the index at {where}: free some space, then run "
+            "`qa index` again (what was already stored is kept)"
+        )
+    action = "open" if reading else "write"
+    return (
+        f"cannot {action} the index at {where} ({reason}); if it is damaged, rebuild it "
+        "with `qa index --rebuild`"
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -24,7 +24,7 @@ from index.chunking import LineChunker, doc_prefix
 from index.config import IndexConfig
 from index.embeddings import make_embed_model
 from index.errors import IndexError_, first_line
-from index.loaders import LoadedText, Skipped, discover, read_source
+from index.loaders import LoadedText, Skipped, SourceFile, discover, read_source
 from index.store import ChunkStore, DocEntry, open_store, writer_lock
 
 _EMBED_SLICE = 256
@@ -84,6 +84,7 @@ def ingest(
         files, skipped, walked_roots = discover(paths)
         report.skipped.extend(skipped)
         manifest = store.manifest()
+        files = distinct_sources(files, manifest)
 
         docs: list[LoadedText] = []
         for file in files:
@@ -141,6 +142,26 @@ def ingest(
         report.chunks_total = store.count()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def distinct_sources(files: list[SourceFile], manifest: dict[str, DocEntry]) -> list[SourceFile]:
+    """A file named like a document already indexed from another folder gets its own name
+    (`clashB/notes.txt`, with as many of its folders as it takes to be unique), so indexing
+    a second folder never replaces the first one's document. Re-indexing either folder finds
+    the same names again: a document is replaced only by a file from its own folder."""
+    taken = {source: entry.root for source, entry in manifest.items()}
+    out: list[SourceFile] = []
+    for file in files:
+        root, source = str(file.root), file.source
+        parents = [part for part in reversed(file.root.parts) if part not in ("/", "")]
+        for depth in range(len(parents) + 1):
+            if depth:
+                source = "/".join([*reversed(parents[:depth]), file.source])
+            if taken.get(source, root) == root:
+                break
+        taken[source] = root
+        out.append(file if source == file.source else replace(file, source=source))
+    return out
 
 
 def _progress_bar(console: Console, show: bool) -> Progress:

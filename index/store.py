@@ -26,6 +26,7 @@ from index.errors import (
     ModelMismatchError,
     StoreUnavailableError,
     first_line,
+    store_failure,
 )
 
 SCHEMA_VERSION = 1
@@ -88,6 +89,14 @@ def _client(config: IndexConfig) -> Any:
                 "is `chroma run` started?"
             ) from err
         return client
+    database = config.chroma_path / "chroma.sqlite3"
+    if database.is_file() and database.stat().st_size == 0:
+        # SQLite would open an empty file as a new, empty database, and a first start would
+        # then quietly build a new index over it.
+        raise StoreUnavailableError(
+            f"the index at {config.chroma_path} is damaged ({database.name} is empty); "
+            "rebuild it with `qa index --rebuild`"
+        )
     try:
         config.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(config.chroma_path), settings=chroma_settings)
@@ -98,8 +107,7 @@ def _client(config: IndexConfig) -> Any:
 
         SharedSystemClient.clear_system_cache()
         raise StoreUnavailableError(
-            f"cannot open the index at {config.chroma_path} ({first_line(err)}); "
-            "if it is damaged, rebuild it with `qa index --rebuild`"
+            store_failure(err, str(config.chroma_path), reading=True)
         ) from err
 
 
@@ -174,16 +182,30 @@ class ChunkStore:
         metas = got["metadatas"] or []
         return str(metas[0]["source"]) if metas else chunk_id
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write as one line that names its cause (read-only, disk full, damage)."""
+        try:
+            yield
+        except IndexError_:
+            raise
+        except Exception as err:
+            where = self.config.chroma_url or str(self.config.chroma_path)
+            raise StoreUnavailableError(store_failure(err, where, reading=False)) from err
+
     def add(self, nodes: list[TextNode]) -> None:
         if nodes:
-            self.vector_store.add(list(nodes))
+            with self._writing():
+                self.vector_store.add(list(nodes))
 
     def delete_ids(self, ids: list[str]) -> None:
-        for start in range(0, len(ids), _PAGE):
-            self.collection.delete(ids=ids[start : start + _PAGE])
+        with self._writing():
+            for start in range(0, len(ids), _PAGE):
+                self.collection.delete(ids=ids[start : start + _PAGE])
 
     def delete_source(self, source: str) -> None:
-        self.collection.delete(where={"source": source})
+        with self._writing():
+            self.collection.delete(where={"source": source})
 
     def lines(self, source: str, until: int | None = None) -> list[StoredLine]:
         """A document's lines as indexed (blank lines are not stored). Served from the index,
@@ -254,8 +276,11 @@ def open_store(config: IndexConfig, create: bool = False, rebuild: bool = False)
         raise
     except Exception as err:
         raise StoreUnavailableError(
-            f"cannot open collection {config.collection!r} ({first_line(err)}); "
-            "if the index is damaged, rebuild it with `qa index --rebuild`"
+            store_failure(
+                err,
+                f"{config.chroma_url or config.chroma_path} ({config.collection})",
+                reading=True,
+            )
         ) from err
     store = ChunkStore(config, collection, client)
     meta = collection.metadata or {}

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
 
     debug: bool = False
 
+    @field_validator("data_dir", "corpus", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        """An empty value (`QA_DATA_DIR=`) would mean the current folder: the index and its
+        lock would land wherever the command happens to run."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: name a folder, or unset it for the default")
+        return value
+
     @field_validator("collection")
     @classmethod
     def _chroma_collection_name(cls, name: str) -> str:

@@ -126,6 +126,42 @@ def test_a_damaged_data_directory_names_the_fix_and_deletes_nothing(tmp_path) ->
     assert Assistant(corpus=SEEDS, data_dir=data).ask(DRONES).answer == "88"
 
 
+def test_an_empty_database_file_is_an_error_not_a_new_index(tmp_path) -> None:
+    data = tmp_path / "d"
+    Assistant(corpus=SEEDS, data_dir=data)
+    sqlite = data / "chroma" / "chroma.sqlite3"
+    sqlite.write_bytes(b"")
+    with pytest.raises(QAError, match=r"damaged \(chroma.sqlite3 is empty\).*qa index --rebuild"):
+        Assistant(corpus=SEEDS, data_dir=data)
+    assert sqlite.stat().st_size == 0, "nothing was built over it"
+    result = run_qa("ask", DRONES, cwd=tmp_path, env={"QA_DATA_DIR": str(data)})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: the index at") and "empty" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "says", "never"),
+    [
+        ("(code: 8) attempt to write a readonly database", "cannot be written", "--rebuild"),
+        (
+            "Query error: Database error: (code: 13) database or disk is full",
+            "disk full",
+            "--rebuild",
+        ),
+        ("file is not a database", "qa index --rebuild", "disk full"),
+    ],
+)
+def test_a_failing_store_names_the_fix_that_fits_its_cause(failure, says, never) -> None:
+    """chromadb passes SQLite's words through; a read-only or full disk must not be told to
+    rebuild (which moves the healthy index aside)."""
+    from index.errors import store_failure
+
+    message = store_failure(RuntimeError(failure), "/srv/qa/chroma", reading=False)
+    assert says in message and never not in message
+    assert "\n" not in message
+
+
 def test_a_foreign_collection_is_not_touched(tmp_path) -> None:
     data = tmp_path / "d"
     client = chromadb.PersistentClient(
@@ -159,7 +195,7 @@ def test_two_index_runs_at_once_leave_one_consistent_index(tmp_path) -> None:
     assert len({(c.source, c.line, c.col_start) for c in chunks}) == len(chunks)
 
 
-def test_an_llm_endpoint_that_is_down_gives_the_extractive_answer_in_time(seed_data_dir) -> None:
+def test_an_llm_endpoint_that_is_down_gives_the_readers_answer_in_time(seed_data_dir) -> None:
     from tests.support.servers import free_port
 
     assistant = Assistant(
@@ -173,7 +209,7 @@ def test_an_llm_endpoint_that_is_down_gives_the_extractive_answer_in_time(seed_d
     started = time.monotonic()
     answer = assistant.ask(DRONES)
     assert time.monotonic() - started < 2.0 + 1.0
-    assert answer.mode == "extractive" and answer.answer == "88"
+    assert answer.mode == "reader" and answer.answer == "88"
     assert answer.notice and "the LLM failed" in answer.notice
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qa import Answer, Assistant, QuestionError
-from qa.extractive import normalise
+from qa.reader import normalise
 from tests.conftest import SEEDS
 from tests.support.cli import run_qa
 from tests.support.openai_stub import Reply
@@ -151,6 +151,15 @@ def test_cli_input(seed_data_dir: Path, tmp_path: Path, case, args, expect) -> N
     assert len(lines) <= 3, result.stderr  # usage errors print usage + one line
 
 
+def test_cli_an_empty_data_dir_setting_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    result = run_qa("ask", DRONES, cwd=tmp_path, env={"QA_DATA_DIR": ""})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: invalid data_dir: Value error, is empty: name a folder, or unset it for the default"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- the page ---------------------------------------------------------------------------
 
 
@@ -216,7 +225,7 @@ def test_page_source_panel_refuses_crafted_addresses(page, address) -> None:
 
 
 def test_page_chat_error_is_a_message_not_a_traceback(page) -> None:
-    assert list(page.respond("   ", [], "extractive", 8)) == [([], "")]
+    assert list(page.respond("   ", [], "reader", 8)) == [([], "")]
     replies = list(page.respond(DRONES, [], "psychic", 8))
     assert "unknown answer mode" in replies[-1][0][-1]["content"]
 

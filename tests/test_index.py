@@ -235,3 +235,22 @@ def test_cli_exits_nonzero_with_one_line_when_nothing_can_be_indexed(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: nothing could be indexed")
+
+
+def test_same_named_files_from_two_folders_indexed_in_separate_runs_both_stay(
+    tmp_path, index_config, embed_model
+):
+    a, b = tmp_path / "clashA", tmp_path / "clashB"
+    for folder, fact in ((a, "The ferry leaves at nine."), (b, "The tram costs two euros.")):
+        folder.mkdir()
+        (folder / "notes.txt").write_text(f"{fact}\n", encoding="utf-8")
+    ingest(index_config, [a], embed_model=embed_model, progress=False)
+    second = ingest(index_config, [b], embed_model=embed_model, progress=False)
+    assert second.new == ["clashB/notes.txt"] and second.changed == []
+    store = open_store(index_config)
+    assert [x.text for x in store.lines("notes.txt")] == ["The ferry leaves at nine."]
+    assert [x.text for x in store.lines("clashB/notes.txt")] == ["The tram costs two euros."]
+    again = ingest(index_config, [a], embed_model=embed_model, progress=False)
+    again_b = ingest(index_config, [b], embed_model=embed_model, progress=False)
+    assert again.unchanged == ["notes.txt"] and again_b.unchanged == ["clashB/notes.txt"]
+    assert again.removed == [] and again_b.removed == []
