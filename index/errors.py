@@ -51,3 +51,18 @@ def store_failure(err: BaseException, where: str, *, reading: bool) -> str:
         f"cannot {action} the index at {where} ({reason}); if it is damaged, rebuild it "
         "with `qa index --rebuild`"
     )
+
+
+class IngestInterrupted(Exception):
+    """Indexing was stopped (Ctrl-C) part-way. What it says was kept is in the index; the
+    document it was writing is completed by the next run."""
+
+    def __init__(self, kept: list[str], cut_short: str | None) -> None:
+        self.kept = kept
+        self.cut_short = cut_short
+        done = f"{len(kept)} document(s) stored completely and kept"
+        if kept:
+            shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+            done += f" ({shown})"
+        rest = f"; {cut_short} was cut short" if cut_short else ""
+        super().__init__(f"{done}{rest}; the next `qa index` goes on from there")

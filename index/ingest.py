@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from index.chunking import LineChunker, doc_prefix
 from index.config import IndexConfig
 from index.embeddings import make_embed_model
-from index.errors import IndexError_, first_line
+from index.errors import IndexError_, IngestInterrupted, first_line
 from index.loaders import LoadedText, Skipped, SourceFile, discover, read_source
 from index.store import ChunkStore, DocEntry, open_store, writer_lock
 
@@ -125,19 +125,30 @@ def ingest(
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer") as writer,
             ):
                 task = bar.add_task("embedding", total=total)
-                for doc in pending:
-                    nodes = chunker.chunk(doc)
-                    if not nodes:
-                        report.skipped.append(Skipped(doc.source, "no text (only blank lines)"))
-                        continue
-                    known = manifest.get(doc.source)
-                    if known is not None:
-                        store.delete_source(doc.source)
-                    _embed_and_store(store, model, nodes, lambda n: bar.advance(task, n), writer)
-                    (report.changed if known is not None else report.new).append(doc.source)
-                    report.lines += int(nodes[0].metadata["doc_lines"])
-                    report.chunks_embedded += len(nodes)
-                    del nodes
+                current: str | None = None
+                try:
+                    for doc in pending:
+                        current = doc.source
+                        nodes = chunker.chunk(doc)
+                        if not nodes:
+                            report.skipped.append(Skipped(doc.source, "no text (only blank lines)"))
+                            continue
+                        known = manifest.get(doc.source)
+                        if known is not None:
+                            store.delete_source(doc.source)
+                        _embed_and_store(
+                            store, model, nodes, lambda n: bar.advance(task, n), writer
+                        )
+                        (report.changed if known is not None else report.new).append(doc.source)
+                        report.lines += int(nodes[0].metadata["doc_lines"])
+                        report.chunks_embedded += len(nodes)
+                        current = None
+                        del nodes
+                except KeyboardInterrupt as stop:
+                    # Every document counted so far is complete in the store (its first
+                    # chunk, written last, marks it); the one being written is repaired and
+                    # completed by the next run.
+                    raise IngestInterrupted(report.new + report.changed, current) from stop
         report.repaired = [s for s in report.repaired if s not in report.removed]
         report.chunks_total = store.count()
     report.seconds = time.perf_counter() - started

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from index import IndexError_, ingest
+from index.errors import IngestInterrupted
 from qa.settings import MAX_TOP_K, Settings
 
 app = typer.Typer(
@@ -105,7 +106,7 @@ def ask_command(
     """Answer a question from the index, citing the lines that support the answer."""
     from qa.assistant import Assistant, QAError
 
-    if mode not in (None, "reader", "extractive", "llm"):
+    if mode not in (None, "reader", "llm"):
         raise Fail(f"unknown mode {mode!r}: use reader or llm")
     settings = _settings(ctx).with_overrides(llm_model=llm_model, llm_api_base=llm_api_base)
     try:
@@ -185,7 +186,15 @@ def main(argv: list[str] | None = None) -> None:
     settings: Settings | None = None
     try:
         settings = Settings()  # read once; flags override it per command
-        app(args=argv, standalone_mode=False, obj=settings)
+        code = app(args=argv, standalone_mode=False, obj=settings)
+        if isinstance(code, int) and code:
+            # Typer returns 130 for a Ctrl-C it caught, instead of raising it.
+            if code == 130:
+                err.print("interrupted", markup=False, highlight=False)
+            sys.exit(code)
+    except IngestInterrupted as exc:
+        err.print(f"interrupted: {exc}", markup=False, highlight=False)
+        sys.exit(130)
     except (Fail, IndexError_) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)

@@ -90,6 +90,41 @@ def test_kill_9_during_a_large_index_then_index_again_gives_a_clean_build(
     assert (a.answer, a.citations) == (b.answer, b.citations)
 
 
+def test_ctrl_c_during_index_exits_130_says_what_was_kept_and_the_next_run_goes_on(
+    tmp_path, embed_model
+) -> None:
+    corpus = big_corpus(tmp_path / "corpus")
+    data = tmp_path / "data"
+    proc = qa_process("index", str(corpus), data=data)
+    deadline = time.monotonic() + 120
+    start_size = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        chroma = data / "chroma"
+        if chroma.exists():
+            size = folder_bytes(chroma)
+            start_size = start_size or size
+            if size > start_size + 1_000_000:  # the seeds are stored, the big file is not
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the ingest finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    said = [line for line in err.splitlines() if line.strip()]
+    assert len(said) == 1 and said[0].startswith("interrupted: 2 document(s) stored completely")
+    assert "zz_big.txt was cut short" in said[0]
+
+    again = ingest(
+        IndexConfig(data_dir=data, collection="qa-sources"),
+        [corpus],
+        embed_model=embed_model,
+        progress=False,
+    )
+    assert sorted(again.unchanged) == sorted(f.name for f in SEEDS.iterdir())
+    assert again.repaired == ["zz_big.txt"]
+    assert again.chunks_embedded == 3000, "only the file that was cut short is embedded again"
+
+
 def test_a_stopped_chroma_server_is_a_clear_error_and_a_restart_recovers(tmp_path) -> None:
     server = ChromaServer(tmp_path / "srv")
     server.start()
