@@ -108,6 +108,11 @@ class Assistant:
             empty = True
         if empty and build_if_missing:
             corpus = self.settings.corpus
+            if not corpus.exists():
+                raise QAError(
+                    f"no index yet in {self.settings.data_dir}: build one with `qa index "
+                    f"FOLDER` (the default corpus, {corpus}, is not here)"
+                )
             self._notify(f"no index yet: indexing {corpus} (first start; this can take minutes)")
             self.build_report = self.index([corpus])
             self._notify(f"indexed {corpus}: {self.build_report.summary()}")

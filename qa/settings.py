@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import IndexConfig
-from index.config import LOCAL_MINILM
+from index.config import LOCAL_MINILM, default_data_dir
 
 MAX_TOP_K = 50  # lines one question may read: beyond this, reading costs more than it finds
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]")
@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     # the corpus and the index
     corpus: Path = Path("seeds")
-    data_dir: Path = Path(".qa-data")
+    data_dir: Path = Field(default_factory=default_data_dir)
     chroma_url: str | None = None
     collection: str = "qa-sources"
     embed_model: str = LOCAL_MINILM

@@ -4,7 +4,9 @@ address fails the test that made it."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,8 @@ import pytest
 from index import offline
 
 offline.apply()
+# The default data folder is per user: a test run gets its own, never the real one.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="qa-tests-data-home-")
 
 from index import IndexConfig  # noqa: E402
 from index.embeddings import OnnxMiniLMEmbedding  # noqa: E402

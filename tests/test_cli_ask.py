@@ -24,10 +24,35 @@ def test_ask_json_prints_exactly_one_object_with_the_contract_fields(tmp_path, s
     result = run_qa("ask", DRONES, "--json", cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert {"answer", "text", "abstained", "citations", "mode", "timings"} <= set(data)
+    assert {"answer", "text", "abstained", "citations", "mode", "confidence", "timings"} <= set(
+        data
+    )
     assert data["answer"] == "88" and data["abstained"] is False and data["mode"] == "reader"
+    assert 0 <= data["confidence"] <= 1
     for c in data["citations"]:
-        assert set(c) == {"source", "line_start", "line_end", "quote"}
+        assert set(c) == {"source", "line_start", "line_end", "quote", "span_start", "span_end"}
+        assert c["quote"][c["span_start"] : c["span_end"]] == "88"
+
+
+def test_an_index_built_once_answers_from_any_folder(tmp_path) -> None:
+    home = {"XDG_DATA_HOME": str(tmp_path / "home")}
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    built = run_qa("index", str(SEEDS), "--quiet", cwd=tmp_path / "here", env=home)
+    assert built.returncode == 0, built.stderr
+    result = run_qa("ask", DRONES, cwd=tmp_path / "elsewhere", env=home)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("88")
+    assert list((tmp_path / "here").iterdir()) == list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_asking_with_no_index_and_no_corpus_here_says_how_to_build_one(tmp_path) -> None:
+    result = run_qa("ask", DRONES, cwd=tmp_path, env={"XDG_DATA_HOME": str(tmp_path / "h")})
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: no index yet in ")
+    assert "build one with `qa index FOLDER`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["h"]
 
 
 def test_an_abstention_exits_zero(tmp_path, seed_data_dir) -> None:
@@ -54,16 +79,6 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 def test_an_empty_question_is_a_one_line_error(tmp_path, seed_data_dir) -> None:
     result = run_qa("ask", "   ", cwd=tmp_path, env={"QA_DATA_DIR": str(seed_data_dir)})
     assert one_line_error(result) == "error: the question is empty"
-
-
-def test_no_index_and_nothing_to_index_is_a_one_line_error(tmp_path) -> None:
-    result = run_qa(
-        "ask",
-        DRONES,
-        cwd=tmp_path,
-        env={"QA_DATA_DIR": str(tmp_path / "d"), "QA_CORPUS": str(tmp_path / "none")},
-    )
-    assert "nothing could be indexed" in one_line_error(result)
 
 
 def test_an_unreachable_chroma_is_a_one_line_error(tmp_path) -> None:

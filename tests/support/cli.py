@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def qa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a `qa` process runs in. Its per-user data folder is the test run's
+    own (conftest.py points XDG_DATA_HOME at a scratch folder), never the real one."""
     return {**os.environ, "PYTHONPATH": str(REPO), **(extra or {})}
 
 
