@@ -57,23 +57,29 @@ def big_corpus(folder: Path, lines: int = 3000) -> Path:
     return folder
 
 
+def index_until_writing(corpus: Path, data: Path, grown: int) -> subprocess.Popen[str]:
+    """`qa index corpus` left running until its store has grown by `grown` bytes."""
+    proc = qa_process("index", str(corpus), data=data)
+    deadline = time.monotonic() + 120
+    start_size = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        chroma = data / "chroma"
+        if chroma.exists():
+            size = folder_bytes(chroma)
+            start_size = start_size or size
+            if size > start_size + grown:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the ingest finished before it could be stopped"
+    return proc
+
+
 def test_kill_9_during_a_large_index_then_index_again_gives_a_clean_build(
     tmp_path, embed_model
 ) -> None:
     corpus = big_corpus(tmp_path / "corpus")
     killed = tmp_path / "killed"
-    proc = qa_process("index", str(corpus), data=killed)
-    deadline = time.monotonic() + 120
-    start_size = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        chroma = killed / "chroma"
-        if chroma.exists():
-            size = folder_bytes(chroma)
-            start_size = start_size or size
-            if size > start_size + 300_000:  # embedded chunks are being written
-                break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the ingest finished before it could be killed"
+    proc = index_until_writing(corpus, killed, grown=300_000)  # embedded chunks being written
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
 
@@ -95,18 +101,7 @@ def test_ctrl_c_during_index_exits_130_says_what_was_kept_and_the_next_run_goes_
 ) -> None:
     corpus = big_corpus(tmp_path / "corpus")
     data = tmp_path / "data"
-    proc = qa_process("index", str(corpus), data=data)
-    deadline = time.monotonic() + 120
-    start_size = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        chroma = data / "chroma"
-        if chroma.exists():
-            size = folder_bytes(chroma)
-            start_size = start_size or size
-            if size > start_size + 1_000_000:  # the seeds are stored, the big file is not
-                break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the ingest finished before it could be interrupted"
+    proc = index_until_writing(corpus, data, grown=1_000_000)  # the seeds stored, the big file not
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
