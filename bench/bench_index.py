@@ -3,7 +3,9 @@
 For each corpus size, two fresh processes run one after the other on the same lines:
 `embed` only tokenizes and embeds them with the configured model (the floor: no pipeline),
 `ingest` runs the real `index.ingest` into a new embedded Chroma. Each reports its wall time
-and peak RSS. Run: `python bench/bench_index.py [--sizes 1000 10000 100000]`.
+and peak RSS. Run: `python bench/bench_index.py [--sizes 1000 10000 100000] [--one-file]`;
+`--one-file` puts each corpus in a single file (memory must stay bounded however large one
+file is).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "qa-bench")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--one-file", action="store_true", help="each corpus is one file")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "CORPUS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -87,7 +90,10 @@ def main() -> None:
     )
     print("|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
-        corpus = make_corpus(args.work / f"corpus-{size}", size)
+        if args.one_file:
+            corpus = make_corpus(args.work / f"one-file-{size}", size, per_file=size)
+        else:
+            corpus = make_corpus(args.work / f"corpus-{size}", size)
         embed = run_child("embed", corpus)
         full = run_child("ingest", corpus)
         overhead = full["seconds"] / embed["seconds"] - 1

@@ -9,6 +9,7 @@ larger chunk supports an answer, and `line_start == line_end` for every chunk.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import TextNode
@@ -61,23 +62,27 @@ class LineChunker:
         return sum(1 for line in doc.text.split("\n") if line.strip())
 
     def chunk(self, doc: LoadedText) -> list[TextNode]:
-        numbered = list(split_lines(doc.text))
-        raw: list[tuple[int, int, int, str]] = []
-        for number, line in numbered:
+        return list(self.iter_chunks(doc))
+
+    def iter_chunks(self, doc: LoadedText) -> Iterator[TextNode]:
+        """The document's chunks, made one at a time: a large file's nodes (and, once
+        embedded, their vectors) never all sit in memory at once. Only each chunk's address
+        is worked out up front, since every chunk records how many the document has."""
+        lines = [line for _, line in split_lines(doc.text)]
+        addresses: list[tuple[int, int, int]] = []
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue  # blank lines carry nothing to cite
             for start, end in self._pieces(line):
-                piece = line[start:end]
-                if piece.strip():
-                    raw.append((number, start, end, piece))
+                if line[start:end].strip():
+                    addresses.append((number, start, end))
         # Only the text is embedded (get_content() leaves metadata out); the metadata is the
         # chunk's address. No node relationships: each chunk is self-describing, which keeps
         # the JSON llama-index stores per chunk small (Chroma indexes every metadata value).
-        nodes: list[TextNode] = []
-        for index, (number, start, end, piece) in enumerate(raw):
-            node = TextNode(
+        for index, (number, start, end) in enumerate(addresses):
+            yield TextNode(
                 id_=chunk_id(doc.source, doc.doc_hash, index),
-                text=piece,
+                text=lines[number - 1][start:end],
                 metadata={
                     "source": doc.source,
                     "root": str(doc.root),
@@ -86,10 +91,8 @@ class LineChunker:
                     "col_start": start,
                     "col_end": end,
                     "doc_hash": doc.doc_hash,
-                    "doc_chunks": len(raw),
-                    "doc_lines": len(numbered),
+                    "doc_chunks": len(addresses),
+                    "doc_lines": len(lines),
                     "chunk_index": index,
                 },
             )
-            nodes.append(node)
-        return nodes

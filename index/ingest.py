@@ -10,7 +10,7 @@ counts as complete only once all of it is stored; anything else found in the col
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -102,7 +102,6 @@ def ingest(
             if entry.root in walked and entry.source not in on_disk:
                 store.delete_source(entry.source)
                 report.removed.append(entry.source)
-        report.repaired = _delete_orphans(store, manifest)
 
         chunker = LineChunker(config.chunk_size)
         pending: list[LoadedText] = []
@@ -113,6 +112,7 @@ def ingest(
                 report.lines += known.doc_lines
             else:
                 pending.append(doc)
+        stored, report.repaired = _sort_orphans(store, manifest, pending)
 
         # Chunk one document at a time and let its nodes go once stored: holding every node
         # (with its 384 floats as Python objects) of a large corpus cost gigabytes.
@@ -129,21 +129,25 @@ def ingest(
                 try:
                     for doc in pending:
                         current = doc.source
-                        nodes = chunker.chunk(doc)
-                        if not nodes:
-                            report.skipped.append(Skipped(doc.source, "no text (only blank lines)"))
-                            continue
+                        nodes = chunker.iter_chunks(doc)
                         known = manifest.get(doc.source)
                         if known is not None:
-                            store.delete_source(doc.source)
-                        _embed_and_store(
-                            store, model, nodes, lambda n: bar.advance(task, n), writer
+                            store.delete_version(doc.source, known.doc_hash)
+                        first = _embed_and_store(
+                            store,
+                            model,
+                            nodes,
+                            stored.get(doc_prefix(doc.source, doc.doc_hash), set()),
+                            lambda n: bar.advance(task, n),
+                            writer,
                         )
+                        if first is None:
+                            report.skipped.append(Skipped(doc.source, "no text (only blank lines)"))
+                            continue
                         (report.changed if known is not None else report.new).append(doc.source)
-                        report.lines += int(nodes[0].metadata["doc_lines"])
-                        report.chunks_embedded += len(nodes)
+                        report.lines += int(first.metadata["doc_lines"])
+                        report.chunks_embedded += first.embedded
                         current = None
-                        del nodes
                 except KeyboardInterrupt as stop:
                     # Every document counted so far is complete in the store (its first
                     # chunk, written last, marks it); the one being written is repaired and
@@ -187,51 +191,99 @@ def _progress_bar(console: Console, show: bool) -> Progress:
     )
 
 
-def _delete_orphans(store: ChunkStore, manifest: dict[str, DocEntry]) -> list[str]:
-    """Delete chunks of no complete document (left by a run that was killed); return the
-    sources they came from, so the report can say what it repaired."""
+def _sort_orphans(
+    store: ChunkStore, manifest: dict[str, DocEntry], pending: list[LoadedText]
+) -> tuple[dict[str, set[str]], list[str]]:
+    """Chunks of no complete document, left by a run that was stopped. Those of a document
+    about to be indexed in the same version are kept (`stored`, by document): ids are
+    deterministic, so they are exactly what would be embedded again, and the document goes on
+    from where it was cut. The rest are deleted. Returns what was kept and the sources the
+    report lists as repaired."""
     complete = {doc_prefix(e.source, e.doc_hash) for e in manifest.values()}
+    resumable = {doc_prefix(d.source, d.doc_hash) for d in pending}
     orphans: dict[str, list[str]] = {}
     for cid in store.all_ids():
         prefix = cid.rsplit("-", 1)[0]
         if prefix not in complete:
             orphans.setdefault(prefix, []).append(cid)
-    sources = [store.source_of(ids[0]) for ids in orphans.values()]
-    for ids in orphans.values():
-        store.delete_ids(ids)
-    return sorted(sources)
+    sources = sorted(store.source_of(ids[0]) for ids in orphans.values())
+    stored: dict[str, set[str]] = {}
+    for prefix, ids in orphans.items():
+        if prefix in resumable:
+            stored[prefix] = set(ids)
+        else:
+            store.delete_ids(ids)
+    return stored, sources
+
+
+@dataclass
+class _FirstChunk:
+    """The document's first chunk, written last as its completion mark."""
+
+    metadata: dict
+    embedded: int  # chunks embedded for the document in this run
 
 
 def _embed_and_store(
     store: ChunkStore,
     model: BaseEmbedding,
-    nodes: list[TextNode],
+    nodes: Iterator[TextNode],
+    stored: set[str],
     advance: Callable[[int], object],
     writer: ThreadPoolExecutor,
-) -> None:
-    """Embed and add a document's chunks, its first chunk last (the completion mark).
+) -> _FirstChunk | None:
+    """Embed and add a document's chunks, its first chunk last (the completion mark); None
+    for a document with no chunks. Chunks in `stored` (kept from a run that was stopped)
+    are not embedded again.
 
-    Writes go to a single writer thread, so Chroma stores one slice while the model embeds
-    the next (both release the GIL); one thread keeps them in order, and the document's
-    writes are all awaited before it counts as done.
+    Chunks are made, embedded and written a slice at a time, so memory stays bounded
+    however large the file: only the first chunk is held to the end. Writes go to a single
+    writer thread, so Chroma stores one slice while the model embeds the next (both release
+    the GIL); at most two slices wait for it, and all of a document's writes are awaited
+    before it counts as done.
     """
-    ordered = nodes[1:] + nodes[:1]
+    first = next(nodes, None)
+    if first is None:
+        return None
+    embedded = 0
     writes: list[Future[None]] = []
-    try:
-        for start in range(0, len(ordered), _EMBED_SLICE):
-            batch = ordered[start : start + _EMBED_SLICE]
+
+    def put(batch: list[TextNode]) -> None:
+        nonlocal embedded
+        todo = [n for n in batch if n.node_id not in stored]
+        if todo:
             try:
-                vectors = model.get_text_embedding_batch([n.get_content() for n in batch])
+                vectors = model.get_text_embedding_batch([n.get_content() for n in todo])
             except IndexError_:
                 raise
             except Exception as err:
                 raise IndexError_(
                     f"embedding failed with {model.model_name}: {first_line(err)}"
                 ) from err
-            for node, vector in zip(batch, vectors, strict=True):
+            for node, vector in zip(todo, vectors, strict=True):
                 node.embedding = vector
-            writes.append(writer.submit(store.add, batch))
-            advance(len(batch))
+            while len(writes) >= 2:
+                writes.pop(0).result()
+            writes.append(writer.submit(store.add, todo))
+            embedded += len(todo)
+        advance(len(batch))
+
+    try:
+        for batch in _slices(nodes, _EMBED_SLICE):
+            put(batch)
+        put([first])
     finally:
         for write in writes:
             write.result()
+    return _FirstChunk(first.metadata, embedded)
+
+
+def _slices(nodes: Iterator[TextNode], size: int) -> Iterator[list[TextNode]]:
+    batch: list[TextNode] = []
+    for node in nodes:
+        batch.append(node)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

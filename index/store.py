@@ -207,6 +207,12 @@ class ChunkStore:
         with self._writing():
             self.collection.delete(where={"source": source})
 
+    def delete_version(self, source: str, doc_hash: str) -> None:
+        """One version of a document, leaving the chunks of any other (a new version's chunks
+        kept from a stopped run)."""
+        with self._writing():
+            self.collection.delete(where={"$and": [{"source": source}, {"doc_hash": doc_hash}]})
+
     def lines(self, source: str, until: int | None = None) -> list[StoredLine]:
         """A document's lines as indexed (blank lines are not stored). Served from the index,
         not the disk, so only indexed documents can ever be shown. With `until`, only the

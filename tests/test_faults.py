@@ -96,7 +96,7 @@ def test_kill_9_during_a_large_index_then_index_again_gives_a_clean_build(
     assert (a.answer, a.citations) == (b.answer, b.citations)
 
 
-def test_ctrl_c_during_index_exits_130_says_what_was_kept_and_the_next_run_goes_on(
+def test_ctrl_c_during_index_exits_130_says_what_was_kept_and_the_next_run_resumes(
     tmp_path, embed_model
 ) -> None:
     corpus = big_corpus(tmp_path / "corpus")
@@ -116,8 +116,26 @@ def test_ctrl_c_during_index_exits_130_says_what_was_kept_and_the_next_run_goes_
         progress=False,
     )
     assert sorted(again.unchanged) == sorted(f.name for f in SEEDS.iterdir())
-    assert again.repaired == ["zz_big.txt"]
-    assert again.chunks_embedded == 3000, "only the file that was cut short is embedded again"
+    assert again.repaired == ["zz_big.txt"] and again.new == ["zz_big.txt"]
+    # It goes on where it was cut: the big file's chunks stored before Ctrl-C are kept.
+    assert 0 < again.chunks_embedded < 3000
+    clean = ingest(
+        IndexConfig(data_dir=tmp_path / "clean", collection="qa-sources"),
+        [corpus],
+        embed_model=embed_model,
+        progress=False,
+    )
+    assert again.chunks_total == clean.chunks_total
+    resumed = {
+        (c.source, c.line, c.col_start, c.text)
+        for c in open_store(IndexConfig(data_dir=data, collection="qa-sources")).iter_chunks()
+    }
+    assert resumed == {
+        (c.source, c.line, c.col_start, c.text)
+        for c in open_store(
+            IndexConfig(data_dir=tmp_path / "clean", collection="qa-sources")
+        ).iter_chunks()
+    }
 
 
 def test_a_stopped_chroma_server_is_a_clear_error_and_a_restart_recovers(tmp_path) -> None:
