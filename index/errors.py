@@ -23,12 +23,20 @@ class CollectionMissingError(IndexError_):
     """No index has been built yet for this collection."""
 
 
-def store_failure(err: BaseException, where: str, *, reading: bool) -> str:
+# Under this much free space a failed write is taken for a full disk: chromadb often reports
+# one only as "Error in compaction: Failed to apply logs to the metadata segment".
+DISK_FULL_BYTES = 16 * 2**20
+
+
+def store_failure(
+    err: BaseException, where: str, *, reading: bool, free_bytes: int | None = None
+) -> str:
     """One line for a store that failed, naming the fix that fits the cause. SQLite's codes
     (chromadb passes them through): 8 is a read-only database, 13 a full disk. Only a store
     that is neither gets the advice to rebuild, which moves the old one aside: following it
     for a permission problem or a full disk would put a healthy index out of use."""
     text = str(err).lower()
+    full = free_bytes is not None and free_bytes < DISK_FULL_BYTES
     reason = first_line(err)
     if (
         isinstance(err, PermissionError)
@@ -41,7 +49,7 @@ def store_failure(err: BaseException, where: str, *, reading: bool) -> str:
             f"the index at {where} cannot be written ({reason}): check that you may write to "
             "that folder; the index itself was not changed"
         )
-    if "code: 13)" in text or "disk is full" in text or "no space left" in text:
+    if full or "code: 13)" in text or "disk is full" in text or "no space left" in text:
         return (
             f"disk full while writing the index at {where}: free some space, then run "
             "`qa index` again (what was already stored is kept)"

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -62,6 +64,16 @@ class StoredChunk:
     line: int
     col_start: int
     col_end: int
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free space on the disk that holds `path` (or the nearest folder of it that exists)."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            with contextlib.suppress(OSError):
+                return shutil.disk_usage(folder).free
+            return None
+    return None
 
 
 def _client(config: IndexConfig) -> Any:
@@ -191,7 +203,10 @@ class ChunkStore:
             raise
         except Exception as err:
             where = self.config.chroma_url or str(self.config.chroma_path)
-            raise StoreUnavailableError(store_failure(err, where, reading=False)) from err
+            free = None if self.config.chroma_url else _free_bytes(self.config.chroma_path)
+            raise StoreUnavailableError(
+                store_failure(err, where, reading=False, free_bytes=free)
+            ) from err
 
     def add(self, nodes: list[TextNode]) -> None:
         if nodes:

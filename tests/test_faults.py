@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import chromadb
@@ -186,6 +187,45 @@ def test_an_empty_database_file_is_an_error_not_a_new_index(tmp_path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: the index at") and "empty" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 6 MB filesystem of its own (tmpfs), which a test can fill and then grow."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_says_so_and_after_space_is_freed_the_next_run_completes(
+    tmp_path, small_disk, embed_model
+) -> None:
+    corpus = big_corpus(tmp_path / "corpus")
+    data = small_disk / "data"
+    full = run_qa("index", str(corpus), cwd=tmp_path, env={"QA_DATA_DIR": str(data)})
+    assert full.returncode == 1
+    said = [line for line in full.stderr.splitlines() if line.strip()]
+    assert len(said) == 1 and said[0].startswith("error: disk full while writing the index")
+    assert "--rebuild" not in said[0]
+
+    subprocess.run(["mount", "-o", "remount,size=200m", str(small_disk)], check=True)
+    again = run_qa("index", str(corpus), cwd=tmp_path, env={"QA_DATA_DIR": str(data)})
+    assert again.returncode == 0, again.stderr
+    clean = ingest(
+        IndexConfig(data_dir=tmp_path / "clean", collection="qa-sources"),
+        [corpus],
+        embed_model=embed_model,
+        progress=False,
+    )
+    assert f"{clean.chunks_total} in the index" in again.stdout
 
 
 @pytest.mark.parametrize(
