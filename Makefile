@@ -47,7 +47,8 @@ $(TRAIN_STAMP): pyproject.toml
 	touch $(TRAIN_STAMP)
 
 # Train (or resume), export, measure, calibrate and write the model card into qa/reader/model/.
-# About 1.5 hours on 2 cores: run it with nohup; a second run resumes from .train/reader/checkpoint.pt.
+# About 1.5 hours on 2 cores, then about 15 minutes of measuring and calibrating: run it with
+# nohup; a second run resumes from .train/reader/checkpoint.pt.
 train-reader: $(TRAIN_STAMP)
 	$(TRAIN_VENV)/bin/python -m training.pipeline --fraction 0.28
 

