@@ -65,16 +65,6 @@ def main() -> None:
     retrieve_ms = timed(lambda q: assistant.retrieve(q, top_k=8), qs, args.rounds)
     ask_ms = timed(assistant.ask, qs, args.rounds)
     modes = [("reader `ask`, 8 lines (warm, in-process)", ask_ms)]
-    try:  # the hand-written answerer, while it exists, for comparison
-        assistant.ask(qs[0], mode="extractive")
-        modes.append(
-            (
-                "extractive `ask` (warm, in-process)",
-                timed(lambda q: assistant.ask(q, mode="extractive"), qs, args.rounds),
-            )
-        )
-    except Exception:
-        pass
 
     env = {
         **os.environ,

@@ -58,7 +58,7 @@ def main() -> None:
                     api.append((time.perf_counter() - started) * 1000)
     finally:
         server.stop()
-    print(f"{len(firsts)} questions in Chromium (extractive mode, seeds/)\n")
+    print(f"{len(firsts)} questions in Chromium (the reader, seeds/)\n")
     print("| measure | p50 (ms) | p95 (ms) |")
     print("|---|---:|---:|")
     for label, values in (

@@ -1,11 +1,11 @@
 """Where the answers are lost: the product with a reader that never misreads, next to the
-extractive answerer, on the gold set and on a SQuAD 2.0 sample, in the same run.
+default reader, on the gold set and on a SQuAD 2.0 sample, in the same run.
 
 The reader is `tests.support.gold_reader`, served over the OpenAI wire protocol on loopback
 and configured as the LLM (`QA_LLM_MODEL`), so it goes through everything a real model
 would: retrieval, the prompt, the citation check, the fallback and the evaluation's scoring.
 Whatever it still misses was not among the lines shown to it (retrieval) or was dropped by
-the citation check; the gap between its row and the extractive row is the reading itself.
+the citation check; the gap between its row and the reader's row is the reading itself.
 
 Run: `python bench/bench_reader_ceiling.py [--squad-limit 1000] [--llm-lines 8 16 24]`.
 """
@@ -42,7 +42,7 @@ def rows_for(
 ) -> list[str]:
     out = []
     metrics, _ = evaluate(corpus, questions)
-    out.append(_row(name, "extractive (default, no model)", "8", metrics))
+    out.append(_row(name, "reader (default)", "8", metrics))
     with ScriptedLLMServer(respond=gold_reader(questions)) as server:
         for lines in llm_lines:
             settings = Settings().with_overrides(

@@ -1,7 +1,7 @@
 """Scale benchmark: synthetic corpora of 1k, 10k and 100k lines (1M with --huge), each in a
 fresh process: ingest rate, peak RSS, and per-question latency of a bare Chroma query,
 the stock llama-index retriever, our keyword (BM25) search alone, hybrid retrieval and the
-extractive `ask`, all on the same index and questions in the same run.
+the reader's `ask`, all on the same index and questions in the same run.
 
 Run: `python bench/bench_scale.py [--sizes 1000 10000 100000] [--huge] [--json OUT]`.
 """

@@ -101,7 +101,7 @@ def score_one(
 
 def answered_by(results: list[QuestionResult]) -> dict[str, int]:
     """How many answers each answerer gave: scoring an LLM means little if it fell back to
-    the extractive answerer for many of them."""
+    the reader for many of them."""
     return dict(Counter(r.mode for r in results))
 
 

@@ -9,23 +9,21 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from index import CollectionMissingError, IndexError_, IngestReport, StoredLine, ingest, open_store
 from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
 from index.errors import first_line
+from qa.conversation import SURROGATES, HistoryLike, lookup_query, turns
 from qa.examples import example_questions
-from qa.extractive import Draft, ExtractiveAnswerer
-from qa.questions import classify, looks_like_follow_up
 from qa.reader import ReaderAnswerer, ReaderModel, ReaderModelError, Reading
 from qa.retrieval import HybridRetriever, LineHit
 from qa.settings import MAX_TOP_K, Settings
 from qa.text import terms
-from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
+from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings
 
 MAX_QUESTION_CHARS = 2000
-_SURROGATES = re.compile("[\ud800-\udfff]")
 # Example questions are made from the opening lines of the first few documents: enough to
 # find a name or two in each, without reading a large index.
 _EXAMPLE_DOCUMENTS = 12
@@ -38,28 +36,6 @@ class QAError(Exception):
 
 class QuestionError(QAError):
     """The question itself cannot be asked (empty, for instance)."""
-
-
-HistoryLike = Sequence[Turn | dict[str, str] | tuple[str, str]]
-
-
-def _turns(history: HistoryLike | None) -> list[Turn]:
-    out: list[Turn] = []
-    for item in history or []:
-        if isinstance(item, Turn):
-            out.append(item)
-        elif isinstance(item, dict):
-            out.append(
-                Turn(question=str(item.get("question", "")), answer=str(item.get("answer", "")))
-            )
-        elif isinstance(item, (tuple, list)) and item:
-            answer = str(item[1]) if len(item) > 1 else ""
-            out.append(Turn(question=str(item[0]), answer=answer))
-    cleaned = [
-        Turn(question=_SURROGATES.sub("", t.question), answer=_SURROGATES.sub("", t.answer))
-        for t in out
-    ]
-    return [t for t in cleaned if t.question.strip()]
 
 
 class Assistant:
@@ -124,7 +100,6 @@ class Assistant:
                 )
             self.store = open_store(self._config)
         self.retriever = HybridRetriever(self.store, self._embed)
-        self.extractive = ExtractiveAnswerer()
         self.reader = ReaderAnswerer(self._reader_model)
         self._llm = None
         if self.settings.llm_model:
@@ -219,11 +194,11 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Yield pieces of the reply as they are ready, then the complete `Answer`."""
         started = time.perf_counter()
-        if mode not in (None, "reader", "extractive", "llm"):
+        if mode not in (None, "reader", "llm"):
             raise QuestionError(f"unknown answer mode {mode!r}: use reader or llm")
         text, notice = self._check(question)
-        turns = _turns(history)
-        query, context = self._with_history(text, turns)
+        earlier = turns(history)
+        query = lookup_query(text, earlier)
         use_llm = self._llm is not None and mode in (None, "llm")
         # Asked for no particular number, each answerer reads its own (`lines_read`); the
         # reader's fallback for an LLM answer reads what the reader would.
@@ -247,25 +222,24 @@ class Assistant:
         retrieved = time.perf_counter()
 
         if mode == "llm" and self._llm is None:
-            notice = _join(notice, "no LLM is configured (set QA_LLM_MODEL); answered extractively")
+            notice = _join(notice, "no LLM is configured (set QA_LLM_MODEL); the reader answered")
         answer: Answer | None = None
         if not terms(text):
-            draft = Draft(question=classify(text), answer="", lines=[], support=0.0, abstained=True)
-            answer = self._reply(text, draft, _join(notice, "the question has no words to look up"))
+            answer = Answer(
+                question=text,
+                text=NO_ANSWER,
+                abstained=True,
+                notice=_join(notice, "the question has no words to look up"),
+            )
         elif use_llm and self._llm is not None:
             fallback = self._read(text, hits[:reads], None)
-            for piece in self._llm.stream(text, hits[:k], turns, fallback=fallback):
+            for piece in self._llm.stream(text, hits[:k], earlier, fallback=fallback):
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
                     yield piece
             answer = answer or fallback  # the answerer always ends with an Answer
             answer.notice = _join(notice, answer.notice)
-        elif mode == "extractive":
-            answer = self._reply(text, self._extract(text, hits[:reads], context), notice)
-            answer.mode = "extractive"
-            for piece in _pieces(answer.text):
-                yield piece
         else:
             answer = self._read(text, hits[:reads], notice)
             for piece in _pieces(answer.text):
@@ -295,7 +269,7 @@ class Assistant:
         notice = None
         # Bytes that were not valid UTF-8 reach Python as lone surrogates (a shell argument,
         # a JSON "\udcff"); no tokenizer accepts them, and they carry no words anyway.
-        cleaned = _SURROGATES.sub("", question)
+        cleaned = SURROGATES.sub("", question)
         if cleaned != question:
             dropped = len(question) - len(cleaned)
             notice = f"{dropped} character(s) that are not valid text were left out"
@@ -306,26 +280,6 @@ class Assistant:
             cut = f"the question was cut to its first {MAX_QUESTION_CHARS} characters"
             return text[:MAX_QUESTION_CHARS], _join(notice, cut)
         return text, notice
-
-    def _with_history(self, question: str, turns: list[Turn]) -> tuple[str, str]:
-        """A follow-up ("And how many were repaired?") is looked up together with the
-        question and answer before it; the earlier words help find lines but weigh less in
-        scoring."""
-        if not turns or not looks_like_follow_up(question):
-            return question, ""
-        last = turns[-1]
-        # The earlier answer says who "he" or "their" is; a chat reply's first line is its
-        # short answer, the quoted lines after it would only add noise.
-        said = last.answer.strip().splitlines()[0][:200] if last.answer.strip() else ""
-        said = "" if said == NO_ANSWER else said
-        previous = f"{last.question} {said}".strip()
-        return f"{question} {previous}", previous
-
-    def _extract(self, question: str, hits: list[LineHit], context: str) -> Draft:
-        keyword = self.retriever.current_keyword_index()
-        return self.extractive.answer(
-            question, hits, keyword.idf, context=context, neighbours=self.retriever.line_text
-        )
 
     def _states(self, question: str, hits: list[LineHit], answer: str) -> list[bool]:
         """The reader's check of an LLM's citations (see LLMAnswerer)."""
@@ -339,27 +293,6 @@ class Assistant:
         if reading.question_cut:
             notice = _join(notice, "the question was too long for the reader; it read the start")
         return _reading_reply(question, reading, notice)
-
-    def _reply(self, question: str, draft: Draft, notice: str | None) -> Answer:
-        if draft.abstained:
-            return Answer(question=question, text=NO_ANSWER, abstained=True, notice=notice)
-        citations = [
-            Citation(
-                source=line.hit.source,
-                line_start=line.hit.line,
-                line_end=line.hit.line,
-                quote=line.hit.text,
-            )
-            for line in draft.lines
-        ]
-        quoted = "\n".join(f"“{c.quote}” ({c.label})" for c in citations)
-        return Answer(
-            question=question,
-            answer=draft.answer,
-            text=f"{draft.answer}\n\n{quoted}" if draft.answer else quoted,
-            citations=citations,
-            notice=notice,
-        )
 
 
 def _reading_reply(question: str, reading: Reading, notice: str | None) -> Answer:

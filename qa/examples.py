@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from qa.spans import Span, Token, is_title_word, name_spans, tokenize
+from qa.names import Name, Token, is_title_word, tokenize
+from qa.names import names as find_names
 from qa.text import STOPWORDS
 
 # A topic phrase of plain words: two adjacent lowercase words of at least this many letters.
@@ -77,11 +78,11 @@ def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.lower())
 
 
-def _names(line: str, tokens: list[Token]) -> list[Span]:
+def _names(line: str, tokens: list[Token]) -> list[Name]:
     """Names of two or more words, each without the titles in front of it ("President Jane
     Doe" gives "Jane Doe")."""
-    best: dict[int, Span] = {}
-    for span in name_spans(line, tokens):
+    best: dict[int, Name] = {}
+    for span in find_names(line, tokens):
         if span.last == span.first or not span.text[:1].isalpha():
             continue
         kept = best.get(span.last)
@@ -90,7 +91,7 @@ def _names(line: str, tokens: list[Token]) -> list[Span]:
     return sorted(best.values(), key=lambda s: s.start)
 
 
-def _titled(line: str, tokens: list[Token], span: Span) -> bool:
+def _titled(line: str, tokens: list[Token], span: Name) -> bool:
     """Is a title (an office, an honorific, a nationality) written right before the name?
     Then the name is a person's: "President Jane Doe", "the mayor, Jane Doe"."""
     if span.first == 0:

@@ -1,5 +1,4 @@
-"""Word-level text handling shared by keyword retrieval and the extractive answerer, so both
-see a question the same way."""
+"""Word-level text handling for keyword retrieval: the same terms for a question and a line."""
 
 from __future__ import annotations
 
@@ -25,44 +24,6 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # "down", "off", "out", "up", "over" carry meaning in phrasal verbs ("broke down"); keep them
 # searchable but give them no weight as question focus.
 PARTICLES = frozenset({"down", "off", "out", "up", "over"})
-# Light verbs say little about what a question is after ("where do the ferries go?"); like
-# particles they are matched but weigh little.
-LIGHT_VERBS = frozenset(
-    {
-        "go",
-        "goes",
-        "going",
-        "get",
-        "gets",
-        "got",
-        "make",
-        "makes",
-        "take",
-        "takes",
-        "come",
-        "comes",
-        "give",
-        "gives",
-        "put",
-        "puts",
-        "happen",
-        "happened",
-        "become",
-        "became",
-        "seem",
-        "seemed",
-        "keep",
-        "let",
-        "begin",
-        "went",
-        "gone",
-        "made",
-        "took",
-        "came",
-        "gave",
-    }
-)
-
 # Irregular English verb forms, mapped to their base form so "met" matches "meet". A general
 # grammar table (not about any corpus): the Snowball stemmer only strips regular suffixes.
 _IRREGULAR_TEXT = """
@@ -75,7 +36,7 @@ thrown:throw wrote:write written:write rose:rise risen:rise chose:choose chosen:
 drove:drive driven:drive broke:break broken:break spent:spend sold:sell stood:stand
 understood:understand flew:fly flown:fly drew:draw drawn:draw ate:eat eaten:eat stole:steal
 stolen:steal forgot:forget forgotten:forget sought:seek taught:teach caught:catch felt:feel
-heard:hear hid:hide hidden:hide held:hold laid:lay lay:lie lain:lie lent:lend meant:mean
+heard:hear hid:hide hidden:hide laid:lay lay:lie lain:lie lent:lend
 slept:sleep swore:swear sworn:swear woke:wake woken:wake wore:wear worn:wear did:do done:do
 had:have has:have was:be were:be been:be is:be are:be am:be shown:show sang:sing sung:sing
 sank:sink sunk:sink fled:flee dealt:deal dug:dig fed:feed froze:freeze frozen:freeze

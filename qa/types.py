@@ -53,7 +53,7 @@ class Answer(BaseModel):
     text: str  # the full reply shown to a person
     abstained: bool = False
     citations: list[Citation] = Field(default_factory=list)
-    mode: Literal["reader", "extractive", "llm"] = "reader"
+    mode: Literal["reader", "llm"] = "reader"
     notice: str | None = None  # e.g. why the LLM answer was replaced by the reader's
     # How sure the reader is of its answer (0-1), calibrated on held-out SQuAD articles;
     # None for answers that did not come from the reader.

@@ -1,0 +1,59 @@
+"""Conversation history: the earlier turns a question may lean on, in whatever shape a caller
+keeps them, and how a follow-up question is looked up with them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.types import NO_ANSWER, Turn
+
+HistoryLike = Sequence[Turn | dict[str, str] | tuple[str, str]]
+
+SURROGATES = re.compile("[\ud800-\udfff]")
+# A question that opens with a joining word or points back with a pronoun leans on the turn
+# before it ("And how many were repaired?", "Where did he go?").
+_FOLLOW_UP = re.compile(
+    r"^(?:and|but|also|so|then|what about|how about|and what|and how|and who|and where|"
+    r"and when)\b|\b(?:he|she|they|it|him|her|them|his|its|their|that|those|these|this|there)\b",
+    re.IGNORECASE,
+)
+
+
+def turns(history: HistoryLike | None) -> list[Turn]:
+    """Earlier turns as `Turn`s: the API accepts Turns, {"question", "answer"} dicts or
+    (question, answer) pairs. Text that is not valid Unicode is dropped, like in a question."""
+    out: list[Turn] = []
+    for item in history or []:
+        if isinstance(item, Turn):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append(
+                Turn(question=str(item.get("question", "")), answer=str(item.get("answer", "")))
+            )
+        elif isinstance(item, (tuple, list)) and item:
+            answer = str(item[1]) if len(item) > 1 else ""
+            out.append(Turn(question=str(item[0]), answer=answer))
+    cleaned = [
+        Turn(question=SURROGATES.sub("", t.question), answer=SURROGATES.sub("", t.answer))
+        for t in out
+    ]
+    return [t for t in cleaned if t.question.strip()]
+
+
+def looks_like_follow_up(text: str) -> bool:
+    """Short questions, and questions that point back, lean on the previous turn."""
+    return bool(_FOLLOW_UP.search(text.strip())) or len(text.split()) <= 4
+
+
+def lookup_query(question: str, history: list[Turn]) -> str:
+    """What retrieval looks up: a follow-up is looked up together with the question and the
+    short answer before it, which say who "he" or "their" is. The reader still reads the
+    question as asked."""
+    if not history or not looks_like_follow_up(question):
+        return question
+    last = history[-1]
+    # A chat reply's first line is its short answer; the quoted lines after it add noise.
+    said = last.answer.strip().splitlines()[0][:200] if last.answer.strip() else ""
+    said = "" if said == NO_ANSWER else said
+    return f"{question} {last.question} {said}".strip()
