@@ -105,7 +105,7 @@ class Assistant:
         if self.settings.llm_model:
             from qa.llm import LLMAnswerer
 
-            self._llm = LLMAnswerer(self.settings, states=self._states)
+            self._llm = LLMAnswerer(self.settings)
 
     # -- the index ---------------------------------------------------------------------
 
@@ -280,10 +280,6 @@ class Assistant:
             cut = f"the question was cut to its first {MAX_QUESTION_CHARS} characters"
             return text[:MAX_QUESTION_CHARS], _join(notice, cut)
         return text, notice
-
-    def _states(self, question: str, hits: list[LineHit], answer: str) -> list[bool]:
-        """The reader's check of an LLM's citations (see LLMAnswerer)."""
-        return self.reader.states(question, hits, answer, self.retriever.neighbours)
 
     def _read(self, question: str, hits: list[LineHit], notice: str | None) -> Answer:
         try:

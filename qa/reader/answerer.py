@@ -71,25 +71,6 @@ class ReaderAnswerer:
     def __init__(self, model: ReaderModel) -> None:
         self.model = model
 
-    def states(
-        self, question: str, hits: list[LineHit], answer: str, neighbours: Neighbours
-    ) -> list[bool]:
-        """Does each line state `answer` to `question`? It does when the reader, reading that
-        line for that question, finds the same answer there with the margin it would need
-        to cite the line itself. This is how another answerer's citations are checked: a
-        line that merely contains the words, or mentions the question's topic, or tells a
-        model what to say, is not enough."""
-        if not hits or not answer.strip():
-            return [False] * len(hits)
-        passages = [Passage(h.text, *neighbours(h.source, h.line)) for h in hits]
-        spans = self.model.read(self.model.question(question), passages)
-        threshold = self.model.calibration.cite_threshold
-        out = []
-        for hit, span in zip(hits, spans, strict=True):
-            read = ReadLine(hit, span)
-            out.append(read.margin >= threshold and same_answer(read.answer, answer))
-        return out
-
     def answer(self, question: str, hits: list[LineHit], neighbours: Neighbours) -> Reading:
         asked = self.model.question(question)
         if not hits:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -45,4 +46,7 @@ def start_qa(
         stdout=stdout,
         stderr=stderr,
         text=True,
+        # A run started in the background of a shell inherits an ignored Ctrl-C; a user's
+        # `qa` in a terminal does not, and the tests send it one.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
