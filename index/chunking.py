@@ -61,9 +61,6 @@ class LineChunker:
         """Roughly how many chunks a document makes (non-blank lines), for a progress bar."""
         return sum(1 for line in doc.text.split("\n") if line.strip())
 
-    def chunk(self, doc: LoadedText) -> list[TextNode]:
-        return list(self.iter_chunks(doc))
-
     def iter_chunks(self, doc: LoadedText) -> Iterator[TextNode]:
         """The document's chunks, made one at a time: a large file's nodes (and, once
         embedded, their vectors) never all sit in memory at once. Only each chunk's address
