@@ -14,6 +14,7 @@ from index.errors import (  # noqa: E402
     StoreUnavailableError,
 )
 from index.ingest import IngestReport, ingest  # noqa: E402
+from index.loaders import SUPPORTED  # noqa: E402
 from index.store import (  # noqa: E402
     ChunkStore,
     StoredChunk,
@@ -23,6 +24,7 @@ from index.store import (  # noqa: E402
 )
 
 __all__ = [
+    "SUPPORTED",
     "ChunkStore",
     "CollectionMissingError",
     "IndexConfig",

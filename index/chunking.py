@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import TextNode
 
-from index.loaders import LoadedText, split_lines
+from index.loaders import LoadedText
 
 
 def source_key(source: str) -> str:
@@ -57,15 +57,18 @@ class LineChunker:
             pos = end
         return spans or [(0, len(line))]
 
-    def estimate(self, doc: LoadedText) -> int:
-        """Roughly how many chunks a document makes (non-blank lines), for a progress bar."""
-        return sum(1 for line in doc.text.split("\n") if line.strip())
+    def estimate(self, data: bytes) -> int:
+        """Roughly how many chunks a file makes, for a progress bar: its non-blank lines for
+        text; for other formats about one a 600 bytes (a PDF paragraph, a Word paragraph)."""
+        if data[:5] == b"%PDF-" or data[:2] == b"PK":
+            return max(1, len(data) // 600)
+        return sum(1 for line in data.split(b"\n") if line.strip())
 
     def iter_chunks(self, doc: LoadedText) -> Iterator[TextNode]:
         """The document's chunks, made one at a time: a large file's nodes (and, once
         embedded, their vectors) never all sit in memory at once. Only each chunk's address
         is worked out up front, since every chunk records how many the document has."""
-        lines = [line for _, line in split_lines(doc.text)]
+        lines = doc.lines
         addresses: list[tuple[int, int, int]] = []
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -77,10 +80,14 @@ class LineChunker:
         # chunk's address. No node relationships: each chunk is self-describing, which keeps
         # the JSON llama-index stores per chunk small (Chroma indexes every metadata value).
         for index, (number, start, end) in enumerate(addresses):
+            layout = doc.layouts[number - 1] if doc.layouts else ""
+            # Where a paged document's line sits (index.layout); absent for the others.
+            placed = {"page": int(layout.split(".", 1)[0]), "layout": layout} if layout else {}
             yield TextNode(
                 id_=chunk_id(doc.source, doc.doc_hash, index),
                 text=lines[number - 1][start:end],
                 metadata={
+                    **placed,
                     "source": doc.source,
                     "root": str(doc.root),
                     "line_start": number,

@@ -24,7 +24,7 @@ from index.chunking import LineChunker, doc_prefix
 from index.config import IndexConfig
 from index.embeddings import make_embed_model
 from index.errors import IndexError_, IngestInterrupted, first_line
-from index.loaders import LoadedText, Skipped, SourceFile, discover, read_source
+from index.loaders import RawSource, Skipped, SourceFile, discover, parse, read_source
 from index.store import ChunkStore, DocEntry, open_store, writer_lock
 
 _EMBED_SLICE = 256
@@ -86,15 +86,13 @@ def ingest(
         manifest = store.manifest()
         files = distinct_sources(files, manifest)
 
-        docs: list[LoadedText] = []
+        docs: list[RawSource] = []
         for file in files:
-            loaded = read_source(file)
-            if isinstance(loaded, Skipped):
-                report.skipped.append(loaded)
+            raw = read_source(file)
+            if isinstance(raw, Skipped):
+                report.skipped.append(raw)
                 continue
-            if loaded.encoding not in ("utf-8", "utf-8-sig"):
-                report.notes.append(f"{loaded.source}: not UTF-8, decoded as {loaded.encoding}")
-            docs.append(loaded)
+            docs.append(raw)
 
         on_disk = {d.source for d in docs} | {f.source for f in files}
         walked = {str(r) for r in walked_roots}
@@ -104,7 +102,7 @@ def ingest(
                 report.removed.append(entry.source)
 
         chunker = LineChunker(config.chunk_size)
-        pending: list[LoadedText] = []
+        pending: list[RawSource] = []
         for doc in docs:
             known = manifest.get(doc.source)
             if known is not None and known.doc_hash == doc.doc_hash:
@@ -116,7 +114,7 @@ def ingest(
 
         # Chunk one document at a time and let its nodes go once stored: holding every node
         # (with its 384 floats as Python objects) of a large corpus cost gigabytes.
-        total = sum(chunker.estimate(doc) for doc in pending)
+        total = sum(chunker.estimate(doc.data) for doc in pending)
         if pending:
             model = embed_model or make_embed_model(config)
             show = progress and total >= _PROGRESS_MIN_CHUNKS
@@ -127,24 +125,33 @@ def ingest(
                 task = bar.add_task("embedding", total=total)
                 current: str | None = None
                 try:
-                    for doc in pending:
-                        current = doc.source
-                        nodes = chunker.iter_chunks(doc)
-                        known = manifest.get(doc.source)
+                    for raw in pending:
+                        current = raw.source
+                        loaded = parse(raw)
+                        if isinstance(loaded, Skipped):
+                            report.skipped.append(loaded)
+                            bar.advance(task, chunker.estimate(raw.data))
+                            continue
+                        if loaded.encoding not in (None, "utf-8", "utf-8-sig"):
+                            report.notes.append(
+                                f"{loaded.source}: not UTF-8, decoded as {loaded.encoding}"
+                            )
+                        nodes = chunker.iter_chunks(loaded)
+                        known = manifest.get(raw.source)
                         if known is not None:
-                            store.delete_version(doc.source, known.doc_hash)
+                            store.delete_version(raw.source, known.doc_hash)
                         first = _embed_and_store(
                             store,
                             model,
                             nodes,
-                            stored.get(doc_prefix(doc.source, doc.doc_hash), set()),
+                            stored.get(doc_prefix(raw.source, raw.doc_hash), set()),
                             lambda n: bar.advance(task, n),
                             writer,
                         )
                         if first is None:
-                            report.skipped.append(Skipped(doc.source, "no text (only blank lines)"))
+                            report.skipped.append(Skipped(raw.source, "no text (only blank lines)"))
                             continue
-                        (report.changed if known is not None else report.new).append(doc.source)
+                        (report.changed if known is not None else report.new).append(raw.source)
                         report.lines += int(first.metadata["doc_lines"])
                         report.chunks_embedded += first.embedded
                         current = None
@@ -192,7 +199,7 @@ def _progress_bar(console: Console, show: bool) -> Progress:
 
 
 def _sort_orphans(
-    store: ChunkStore, manifest: dict[str, DocEntry], pending: list[LoadedText]
+    store: ChunkStore, manifest: dict[str, DocEntry], pending: list[RawSource]
 ) -> tuple[dict[str, set[str]], list[str]]:
     """Chunks of no complete document, left by a run that was stopped. Those of a document
     about to be indexed in the same version are kept (`stored`, by document): ids are

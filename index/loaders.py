@@ -1,19 +1,21 @@
-"""Finding source files and reading them as text, line by line.
+"""Finding source files and reading them as numbered lines.
 
-A loader turns one file into text; which loader reads a file is decided by its suffix, so
-PDF or HTML support is one more entry in `LOADERS` (a function `Path -> bytes -> str`).
+Which loader reads a file is decided by its suffix (`index.formats.LOADERS`). Reading is two
+steps so that an unchanged file costs one hash: `read_source` takes the bytes and their
+hash, and only a new or changed document is `parse`d (a PDF is not read again for nothing).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.formats import LOADERS, UnreadableSource
+
 MAX_FILE_BYTES = 50 * 1024 * 1024
-_BINARY_SNIFF_BYTES = 8192
+SUPPORTED = tuple(sorted(LOADERS))
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,26 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
-class LoadedText:
+class RawSource:
+    """A file's bytes and their hash: enough to tell whether it changed."""
+
     source: str
     root: Path
-    text: str
+    path: Path
+    data: bytes
     doc_hash: str
-    encoding: str
+
+
+@dataclass(frozen=True)
+class LoadedText:
+    """A document as numbered lines (line n is `lines[n - 1]`; blank lines count)."""
+
+    source: str
+    root: Path
+    lines: list[str]
+    doc_hash: str
+    encoding: str | None
+    layouts: list[str] | None = None  # paged formats: where each line sits (index.layout)
 
 
 @dataclass(frozen=True)
@@ -40,30 +56,6 @@ class Skipped:
 
     path: str
     reason: str
-
-
-def _decode_text(data: bytes) -> tuple[str, str]:
-    """UTF-8 first (a BOM is dropped); otherwise cp1252, the usual encoding of 'plain text'
-    from Windows; bytes cp1252 leaves undefined fall back to latin-1, which cannot fail."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
-
-
-def load_plain_text(data: bytes) -> tuple[str, str]:
-    """Text and Markdown are indexed as written: a citation points at the line a reader sees."""
-    return _decode_text(data)
-
-
-Loader = Callable[[bytes], tuple[str, str]]
-LOADERS: dict[str, Loader] = {".txt": load_plain_text, ".md": load_plain_text}
 
 
 def discover(paths: list[Path]) -> tuple[list[SourceFile], list[Skipped], list[Path]]:
@@ -129,8 +121,8 @@ def _walk(root: Path) -> tuple[list[Path], list[Skipped]]:
     return found, skipped
 
 
-def read_source(file: SourceFile) -> LoadedText | Skipped:
-    """Read one file; every failure becomes a `Skipped` with a reason, never an exception."""
+def read_source(file: SourceFile) -> RawSource | Skipped:
+    """Read one file's bytes; every failure becomes a `Skipped` with a reason."""
     try:
         if not file.path.is_file():
             return Skipped(str(file.path), "not a regular file (broken link?)")
@@ -142,23 +134,30 @@ def read_source(file: SourceFile) -> LoadedText | Skipped:
         return Skipped(str(file.path), f"unreadable: {err.strerror or err}")
     if not data.strip():
         return Skipped(str(file.path), "empty file")
-    if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
-        return Skipped(str(file.path), "binary file (contains NUL bytes)")
-    text, encoding = LOADERS[file.path.suffix.lower()](data)
-    return LoadedText(
+    return RawSource(
         source=file.source,
         root=file.root,
-        text=text,
+        path=file.path,
+        data=data,
         doc_hash=hashlib.sha256(data).hexdigest(),
-        encoding=encoding,
     )
 
 
-def split_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Number lines exactly as `nl -ba` does: 1-based, every line counts, and a last line
-    without a newline is still a line. Only \\n ends a line (a stray \\r stays in the text)."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    for number, line in enumerate(lines, start=1):
-        yield number, line.removesuffix("\r")
+def parse(raw: RawSource) -> LoadedText | Skipped:
+    """A file's lines, read by the loader of its format; never an exception."""
+    loader = LOADERS[raw.path.suffix.lower()]
+    try:
+        extracted = loader(raw.data)
+    except UnreadableSource as err:
+        return Skipped(str(raw.path), str(err))
+    except Exception as err:  # a library's own failure on a hostile file
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return Skipped(str(raw.path), f"could not be read ({detail})")
+    return LoadedText(
+        source=raw.source,
+        root=raw.root,
+        lines=extracted.lines,
+        doc_hash=raw.doc_hash,
+        encoding=extracted.encoding,
+        layouts=extracted.layouts,
+    )

@@ -54,6 +54,7 @@ class StoredLine:
     source: str
     line: int
     text: str
+    layout: str = ""  # paged formats: the page and visual lines it came from (index.layout)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class StoredChunk:
     line: int
     col_start: int
     col_end: int
+    layout: str = ""
 
 
 def _free_bytes(path: Path) -> int | None:
@@ -180,6 +182,7 @@ class ChunkStore:
                     line=int(meta["line_start"]),
                     col_start=int(meta["col_start"]),
                     col_end=int(meta["col_end"]),
+                    layout=str(meta.get("layout") or ""),
                 )
             if len(page["ids"]) < _PAGE:
                 return
@@ -235,14 +238,26 @@ class ChunkStore:
         where: dict[str, Any] = {"source": source}
         if until is not None:
             where = {"$and": [where, {"line_start": {"$lte": until}}]}
+        return self._lines(source, where)
+
+    def page_lines(self, source: str, page: int) -> list[StoredLine]:
+        """The indexed lines of a paged document that start on `page` or on the page before
+        it (and may run onto it): what showing one page needs."""
+        where = {
+            "$and": [{"source": source}, {"page": {"$gte": page - 1}}, {"page": {"$lte": page}}]
+        }
+        return self._lines(source, where)
+
+    def _lines(self, source: str, where: dict[str, Any]) -> list[StoredLine]:
         got = self.collection.get(where=where, include=["documents", "metadatas"])
         pieces: dict[int, list[tuple[int, str]]] = {}
+        layouts: dict[int, str] = {}
         for text, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
-            pieces.setdefault(int(meta["line_start"]), []).append(
-                (int(meta["col_start"]), text or "")
-            )
+            number = int(meta["line_start"])
+            pieces.setdefault(number, []).append((int(meta["col_start"]), text or ""))
+            layouts[number] = str(meta.get("layout") or "")
         return [
-            StoredLine(source, number, join_pieces(parts))
+            StoredLine(source, number, join_pieces(parts), layouts[number])
             for number, parts in sorted(pieces.items())
         ]
 

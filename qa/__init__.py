@@ -4,12 +4,14 @@ from qa import Assistant
 answer = Assistant().ask("How many bridges were rebuilt?")
 """
 
+from index import SUPPORTED as SUPPORTED_TYPES
 from qa.assistant import Assistant, QAError, QuestionError
 from qa.settings import Settings
 from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
 
 __all__ = [
     "NO_ANSWER",
+    "SUPPORTED_TYPES",
     "Answer",
     "Assistant",
     "Citation",

@@ -15,13 +15,15 @@ from pathlib import Path
 from index import CollectionMissingError, IndexError_, IngestReport, StoredLine, ingest, open_store
 from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
 from index.errors import first_line
+from index.layout import Anchor, visual_lines
+from qa.citing import cite
 from qa.conversation import SURROGATES, HistoryLike, lookup_query, turns
 from qa.examples import example_questions
 from qa.reader import ReaderAnswerer, ReaderModel, ReaderModelError, Reading
 from qa.retrieval import HybridRetriever, LineHit
 from qa.settings import MAX_TOP_K, Settings
 from qa.text import terms
-from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings
+from qa.types import NO_ANSWER, Answer, RetrievedLine, Timings
 
 MAX_QUESTION_CHARS = 2000
 # Example questions are made from the opening lines of the first few documents: enough to
@@ -141,6 +143,18 @@ class Assistant:
     def lines(self, source: str) -> list[StoredLine]:
         """A document's lines, from the index (so only indexed documents can be shown)."""
         return self.store.lines(source)
+
+    def page(self, source: str, page: int) -> list[tuple[Anchor, str]]:
+        """One page of a paged document as a person sees it: its visual lines in order, each
+        with where it starts in its indexed line (running headers and footers, which are not
+        indexed, are absent)."""
+        shown = [
+            (anchor, text)
+            for line in self.store.page_lines(source, page)
+            for anchor, text in visual_lines(line.text, line.layout)
+            if anchor.page == page
+        ]
+        return sorted(shown, key=lambda item: item[0].line)
 
     def example_questions(self, limit: int = 3) -> list[str]:
         """A few questions made from the indexed text itself (the names and phrases in the
@@ -298,14 +312,7 @@ def _reading_reply(question: str, reading: Reading, notice: str | None) -> Answe
             question=question, text=NO_ANSWER, abstained=True, notice=notice, confidence=confidence
         )
     citations = [
-        Citation(
-            source=line.hit.source,
-            line_start=line.hit.line,
-            line_end=line.hit.line,
-            quote=line.hit.text,
-            span_start=line.span.start if line.span else None,
-            span_end=line.span.end if line.span else None,
-        )
+        cite(line.hit, *((line.span.start, line.span.end) if line.span else (None, None)))
         for line in reading.cited
     ]
     quoted = "\n".join(f"“{c.quote}” ({c.label})" for c in citations)

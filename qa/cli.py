@@ -66,7 +66,8 @@ def index_command(
     chunk_size: Annotated[int | None, typer.Option(help="Max tokens per chunk.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
-    """Index .txt and .md files (recursively); unchanged files are not embedded again."""
+    """Index .txt, .md, .pdf, .html and .docx files (recursively); unchanged files are not
+    read again."""
     settings = _settings(ctx).with_overrides(chunk_size=chunk_size)
     targets = paths or [settings.corpus]
     report = ingest(settings.index_config(), targets, rebuild=rebuild, console=err)

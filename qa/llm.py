@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from qa.citing import cite
 from qa.reader import normalise
 from qa.retrieval import LineHit
 from qa.settings import Settings
 from qa.text import terms
-from qa.types import NO_ANSWER, Answer, Citation, Turn
+from qa.types import NO_ANSWER, Answer, Turn
 
 SYSTEM_PROMPT = """You answer questions using only the numbered source lines you are given.
 Reply with one JSON object and nothing else:
@@ -259,10 +260,7 @@ class LLMAnswerer:
                 fallback,
                 "the LLM's answer cited no line that supports it; showing the reader's answer",
             )
-        citations = [
-            Citation(source=h.source, line_start=h.line, line_end=h.line, quote=h.text)
-            for h in kept
-        ]
+        citations = [cite(h, *_span(h.text, parsed.answer)) for h in kept]
         notice = f"{dropped} unsupported citation(s) removed" if dropped else None
         return Answer(
             question=question,
@@ -272,6 +270,13 @@ class LLMAnswerer:
             mode="llm",
             notice=notice,
         )
+
+
+def _span(line: str, answer: str) -> tuple[int | None, int | None]:
+    """Where the LLM's short answer stands in a cited line, when it is there word for word
+    (a paged document is then cited at the visual line that holds it)."""
+    at = line.lower().find(answer.lower()) if answer.strip() else -1
+    return (at, at + len(answer)) if at >= 0 else (None, None)
 
 
 def _fallback(answer: Answer, notice: str) -> Answer:

@@ -31,6 +31,7 @@ class LineHit:
     dense: float = 0.0  # cosine similarity to the question, 0 when only keywords found it
     keyword: float = 0.0  # BM25 score, 0 when only the dense side found it
     rank: int = 0
+    layout: str = ""  # paged formats: where the line sits (index.layout)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -46,6 +47,7 @@ class KeywordIndex:
     addresses: list[tuple[str, int]]
     lines: dict[tuple[str, int], list[tuple[int, str]]]  # address -> (column, piece text)
     df: Counter[str] = field(default_factory=Counter)
+    layouts: dict[tuple[str, int], str] = field(default_factory=dict)  # paged formats only
 
     @property
     def n_docs(self) -> int:
@@ -61,7 +63,10 @@ class KeywordIndex:
         tokens: list[list[str]] = []
         lines: dict[tuple[str, int], list[tuple[int, str]]] = {}
         df: Counter[str] = Counter()
+        layouts: dict[tuple[str, int], str] = {}
         for chunk in store.iter_chunks():
+            if chunk.layout:
+                layouts[(chunk.source, chunk.line)] = chunk.layout
             ids.append(chunk.id)
             addresses.append((chunk.source, chunk.line))
             lines.setdefault((chunk.source, chunk.line), []).append((chunk.col_start, chunk.text))
@@ -72,7 +77,7 @@ class KeywordIndex:
         if ids:
             bm25 = bm25s.BM25()
             bm25.index(tokens, show_progress=False)
-        return cls(bm25=bm25, ids=ids, addresses=addresses, lines=lines, df=df)
+        return cls(bm25=bm25, ids=ids, addresses=addresses, lines=lines, df=df, layouts=layouts)
 
     def search(self, query_terms: list[str], k: int) -> list[tuple[int, float]]:
         known = [t for t in query_terms if t in self.df]
@@ -160,6 +165,7 @@ class HybridRetriever:
         """Whole line texts: a long line's pieces are joined back together."""
         for hit in hits:
             hit.text = join_pieces(keyword.lines.get(hit.key, []))
+            hit.layout = keyword.layouts.get(hit.key, "")
 
     def current_keyword_index(self) -> KeywordIndex:
         """The keyword index the last query used: answering that query looks words and

@@ -10,9 +10,12 @@ from pydantic import BaseModel, Field
 
 class Citation(BaseModel):
     source: str
+    # Paged formats (PDF): the page, counted from 1, and the lines are those of that page as
+    # a person sees it; None for formats without pages, whose lines are the file's.
+    page: int | None = None
     line_start: int
     line_end: int
-    quote: str  # the exact text of those lines, as indexed
+    quote: str  # the exact text that was read: the line (a PDF's paragraph), as indexed
     # Where the answer span sits inside `quote` (character offsets, end exclusive), when the
     # answer was read from this line; None otherwise.
     span_start: int | None = None
@@ -20,9 +23,13 @@ class Citation(BaseModel):
 
     @property
     def label(self) -> str:
-        if self.line_start == self.line_end:
-            return f"{self.source}:{self.line_start}"
-        return f"{self.source}:{self.line_start}-{self.line_end}"
+        """`notes.txt:21`, `notes.txt:3-5`, `report.pdf:p7:12`."""
+        lines = str(self.line_start)
+        if self.line_end != self.line_start:
+            lines += f"-{self.line_end}"
+        if self.page is not None:
+            return f"{self.source}:p{self.page}:{lines}"
+        return f"{self.source}:{lines}"
 
 
 class RetrievedLine(BaseModel):

@@ -646,7 +646,7 @@ def test_a_rejected_upload_is_not_kept_nor_reported_again(shelf, tmp_path) -> No
 
 @needs_chromium
 def test_an_unsupported_upload_is_one_message_and_breaks_nothing(shelf, tmp_path) -> None:
-    """PDF may come later; today it is a clear refusal, no red badges, no traceback."""
+    """A PDF that is only a header is a clear refusal: no red badges, no traceback."""
     pdf = tmp_path / "R&D report.pdf"  # the & must show as written
     pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     before = len(shelf.printed())
@@ -654,7 +654,7 @@ def test_an_unsupported_upload_is_one_message_and_breaks_nothing(shelf, tmp_path
         _open(page, shelf)
         _upload(page, pdf)
         message = _toast(page, "report")
-        assert "R&D report.pdf: not a .txt or .md file" in message, message
+        assert "R&D report.pdf: not a readable PDF" in message, message
         page.wait_for_timeout(1_000)
         assert page.get_by_text("Error", exact=True).count() == 0
         assert _listed(page, "lighthouse.txt")

@@ -186,8 +186,8 @@ def _upload_messages(page: ChatPage, path: Path, monkeypatch) -> str:
 @pytest.mark.parametrize(
     ("name", "content", "expect"),
     [
-        ("payload.exe", b"MZ\x90\x00", "not a .txt or .md file"),
-        ("notes.pdf", b"%PDF-1.7", "not a .txt or .md file"),
+        ("payload.exe", b"MZ\x90\x00", "not a supported file"),
+        ("notes.pdf", b"%PDF-1.7", "not a readable PDF"),
         ("000_9517869daacb5b3c.txt", b"overwrite a seed", "already indexed"),
         ("empty.txt", b"", "empty file"),
         ("binary.md", b"\x00\x01\x02text", "binary file"),
@@ -325,3 +325,64 @@ def test_an_llm_repeating_an_instruction_line_is_not_cited_to_it(tmp_path, llm_s
     assert answer.answer != "PWNED" and "PWNED" not in answer.text
     assert not any("PWNED" in c.quote for c in answer.citations)
     assert answer.mode == "reader"
+
+
+# -- source files in other formats -------------------------------------------------------
+
+
+def _bad_sources(folder: Path) -> dict[str, str]:
+    """Each bad file and the reason it must be skipped with."""
+    from tests.support.documents import filler, write_pdf, write_scanned_pdf, write_zip_bomb
+
+    good = write_pdf(folder / "good.pdf", [filler(1), filler(2)])
+    write_pdf(folder / "locked.pdf", [filler(3)], password="secret")
+    write_scanned_pdf(folder / "scan.pdf")
+    (folder / "cut.pdf").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    write_zip_bomb(folder / "bomb.docx")
+    (folder / "letter.docx").write_bytes(b"Dear board, this was never a Word file.\n")
+    (folder / "renamed.txt").write_bytes(good.read_bytes())
+    (folder / "notes.pdf").write_bytes(b"plain words in a file called .pdf\n")
+    return {
+        "locked.pdf": "encrypted PDF",
+        "scan.pdf": "no text layer (a scanned PDF?): OCR is not supported",
+        "cut.pdf": "not a readable PDF",
+        "bomb.docx": "looks like a zip bomb",
+        "letter.docx": "not a Word file (.docx): its content is text",
+        "renamed.txt": "not a text file: its content is a PDF",
+        "notes.pdf": "not a PDF: its content is text",
+    }
+
+
+def test_bad_source_files_are_each_one_line_and_the_rest_is_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    expected = _bad_sources(folder)
+    result = run_qa("index", str(folder), cwd=tmp_path, env={"QA_DATA_DIR": str(tmp_path / "d")})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    for name, reason in expected.items():
+        said = [line for line in result.stderr.splitlines() if name in line]
+        assert len(said) == 1 and reason in said[0], (name, result.stderr)
+    assert "1 files" in result.stdout and "7 skipped" in result.stdout, result.stdout
+
+
+def test_a_20_mb_web_page_is_read_for_its_text_in_seconds(tmp_path: Path) -> None:
+    import time
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    script = "var tracking = {id: 1, pixel: 'data:image/png;base64,AAAA'};\n" * 330_000
+    page = (
+        f"<html><head><script>{script}</script></head><body>"
+        "<p>The old lighthouse on Cape Orlen was repainted in 1998.</p></body></html>"
+    )
+    (folder / "saved.html").write_text(page)
+    assert (folder / "saved.html").stat().st_size > 20 * 2**20
+    assistant = Assistant(corpus=folder, data_dir=tmp_path / "data")
+    started = time.perf_counter()
+    report = assistant.index([folder])
+    assert report.new == ["saved.html"]
+    assert time.perf_counter() - started < 60  # generous: the point is no hang
+    assert [x.text for x in assistant.lines("saved.html")] == [
+        "The old lighthouse on Cape Orlen was repainted in 1998."
+    ]

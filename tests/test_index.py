@@ -10,7 +10,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index import IndexConfig, ModelMismatchError, ingest, open_store
 from index.errors import IndexError_
-from index.loaders import split_lines
+from index.formats.text import split_lines
 from tests.conftest import SEEDS
 from tests.support.cli import run_qa
 from tests.support.servers import ChromaServer, free_port
@@ -38,8 +38,8 @@ def test_every_chunk_is_the_line_nl_numbers(corpus: Path, index_config, embed_mo
 
 
 def test_line_numbering_counts_a_last_line_without_newline() -> None:
-    assert list(split_lines("a\nb")) == [(1, "a"), (2, "b")]
-    assert list(split_lines("a\n\nc\n")) == [(1, "a"), (2, ""), (3, "c")]
+    assert split_lines("a\nb") == ["a", "b"]
+    assert split_lines("a\n\nc\n") == ["a", "", "c"]
 
 
 def test_reindexing_an_unchanged_corpus_embeds_nothing(corpus, index_config, embed_model):

@@ -25,16 +25,18 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from qa import Answer, Assistant, Citation, QAError, Settings
+from qa import SUPPORTED_TYPES, Answer, Assistant, Citation, QAError, Settings
 
-UPLOAD_TYPES = (".txt", ".md")
+UPLOAD_TYPES = SUPPORTED_TYPES
+UPLOAD_NAMES = ", ".join(UPLOAD_TYPES)
 MAX_UPLOAD_MB = 5
 # The empty chat names this many documents and counts the rest.
 WELCOME_DOCUMENTS = 8
 # file:line or file:start-end, optionally with the answer's character span in the line
 # (file:line~from-to), which the source panel marks.
 _CITE = re.compile(
-    r"^(?P<source>.+):(?P<start>\d{1,9})(?:-(?P<end>\d{1,9}))?(?:~(?P<from>\d{1,9})-(?P<to>\d{1,9}))?$"
+    r"^(?P<source>.+?)(?::p(?P<page>\d{1,9}))?:(?P<start>\d{1,9})(?:-(?P<end>\d{1,9}))?"
+    r"(?:~(?P<from>\d{1,9})-(?P<to>\d{1,9}))?$"
 )
 
 # Clicking a citation link in a reply: hand its address to the (hidden) citation box and
@@ -205,6 +207,21 @@ def _notice(text: str) -> str:
     return f'<div class="qa-reply"><p class="qa-notice">{_text(text)}</p></div>'
 
 
+def _row(number: int, line: str, lit: bool, span: tuple[int, int] | None) -> str:
+    """One numbered line of the source panel, highlighted when cited, with the answer's span
+    marked inside it."""
+    cls = ' class="qa-hl"' if lit else ""
+    if span and 0 <= span[0] < span[1] <= len(line):
+        text = (
+            html.escape(line[: span[0]])
+            + f'<mark class="qa-span">{html.escape(line[span[0] : span[1]])}</mark>'
+            + html.escape(line[span[1] :])
+        )
+    else:
+        text = html.escape(line)
+    return f'<tr{cls} id="qa-line-{number}"><td class="n">{number}</td><td>{text}</td></tr>'
+
+
 class ChatPage:
     """The page's callbacks, bound to one assistant.
 
@@ -272,8 +289,8 @@ class ChatPage:
         documents = self.assistant.documents()
         if not documents:
             placeholder = (
-                '<div class="qa-welcome"><p>Nothing is indexed yet: upload .txt or .md files '
-                "under Documents.</p></div>"
+                '<div class="qa-welcome"><p>Nothing is indexed yet: upload files '
+                f"({UPLOAD_NAMES}) under Documents.</p></div>"
             )
             return gr.update(placeholder=placeholder, examples=None)
         named = [
@@ -319,24 +336,35 @@ class ChatPage:
         documents = self.assistant.documents()
         if source not in documents:  # only indexed documents, whatever the request says
             return "<p>That is not an indexed document (it may have been removed).</p>"
+        if match["page"]:
+            return self._show_page(source, int(match["page"]), start, end, span)
         stored = {line.line: line.text for line in self.assistant.lines(source)}
         rows = []
         for number in range(1, documents[source] + 1):
-            cls = ' class="qa-hl"' if start <= number <= end else ""
             line = stored.get(number, "")
-            if span and number == start and 0 <= span[0] < span[1] <= len(line):
-                text = (
-                    html.escape(line[: span[0]])
-                    + f'<mark class="qa-span">{html.escape(line[span[0] : span[1]])}</mark>'
-                    + html.escape(line[span[1] :])
-                )
-            else:
-                text = html.escape(line)
-            rows.append(
-                f'<tr{cls} id="qa-line-{number}"><td class="n">{number}</td><td>{text}</td></tr>'
-            )
+            marked = span if number == start else None
+            rows.append(_row(number, line, start <= number <= end, marked))
         where = f"line {start}" if end == start else f"lines {start}–{end}"
         title = html.escape(f"{source} ({where})")
+        return f'<h4>{title}</h4><div class="qa-doc"><table>{"".join(rows)}</table></div>'
+
+    def _show_page(
+        self, source: str, page: int, start: int, end: int, span: tuple[int, int] | None
+    ) -> str:
+        """A paged document's cited page, its lines numbered as on the page. The span is
+        given in the indexed paragraph's characters; each visual line marks its share."""
+        shown = self.assistant.page(source, page)
+        if not shown:
+            return f"<p>{html.escape(source)} has no indexed text on page {page}.</p>"
+        rows = []
+        for anchor, line in shown:
+            marked = None
+            if span and start <= anchor.line <= end:
+                lo, hi = max(span[0] - anchor.offset, 0), min(span[1] - anchor.offset, len(line))
+                marked = (lo, hi) if lo < hi else None
+            rows.append(_row(anchor.line, line, start <= anchor.line <= end, marked))
+        where = f"line {start}" if end == start else f"lines {start}–{end}"
+        title = html.escape(f"{source}, page {page} ({where})")
         return f'<h4>{title}</h4><div class="qa-doc"><table>{"".join(rows)}</table></div>'
 
     def upload(self, files: list[Any] | None, progress: gr.Progress | None = None) -> tuple:
@@ -344,7 +372,7 @@ class ChatPage:
         index refuses (empty, binary...) is not kept there (an earlier upload of that name
         comes back), so it is reported once, not again with every later upload."""
         if not files:
-            gr.Warning("Choose one or more .txt or .md files first.")
+            gr.Warning(f"Choose one or more files ({UPLOAD_NAMES}) first.")
             return gr.skip(), gr.skip(), gr.skip()
         progress = progress or gr.Progress()
         known = self.assistant.documents()
@@ -355,7 +383,7 @@ class ChatPage:
             path = Path(getattr(file, "name", file))
             name = Path(getattr(file, "orig_name", "") or path.name).name
             if path.suffix.lower() not in UPLOAD_TYPES:
-                messages.append(f"{name}: not a .txt or .md file")
+                messages.append(f"{name}: not a supported file ({UPLOAD_NAMES})")
                 continue
             if path.stat().st_size > MAX_UPLOAD_MB * 2**20:
                 messages.append(f"{name}: larger than {MAX_UPLOAD_MB} MB")
@@ -487,7 +515,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                     # No file_types: Gradio would refuse another type with an error on every
                     # output of the upload; `upload` says which file was refused and why.
                     files = gr.File(
-                        label=f".txt or .md, up to {MAX_UPLOAD_MB} MB each",
+                        label=f"{UPLOAD_NAMES}, up to {MAX_UPLOAD_MB} MB each",
                         file_count="multiple",
                         elem_id="qa-upload",
                     )

@@ -1,0 +1,20 @@
+"""Plain text and Markdown, indexed as written: a citation points at the line a reader sees."""
+
+from __future__ import annotations
+
+from index.formats.base import Extracted, decode_text, expect
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines exactly as `nl -ba` numbers them: every line counts, and a last line without a
+    newline is still a line. Only \\n ends a line (a stray \\r at the end is dropped)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def load(data: bytes) -> Extracted:
+    expect(data, "text", "a text file")
+    text, encoding = decode_text(data)
+    return Extracted(lines=split_lines(text), encoding=encoding)

@@ -1,0 +1,138 @@
+"""Documents in the formats people have, written by the tests themselves (no binary fixture
+nobody could regenerate): PDFs with fpdf2, Word files with python-docx."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from fpdf import FPDF
+
+
+def font_path() -> str:
+    """A Unicode TrueType font: DejaVu Sans, which matplotlib (a dependency) ships."""
+    from matplotlib import font_manager
+
+    return str(font_manager.findfont("DejaVu Sans", fallback_to_default=True))
+
+
+class _Report(FPDF):
+    running_head = ""
+
+    def header(self) -> None:
+        if self.running_head:
+            self.set_font("dejavu", size=9)
+            self.cell(0, 8, self.running_head, new_x="LMARGIN", new_y="NEXT")
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("dejavu", size=9)
+        self.cell(0, 8, f"Page {self.page_no()} of {{nb}}", align="C")
+
+
+def write_pdf(
+    path: Path,
+    pages: list[list[str]],
+    *,
+    running_head: str = "",
+    password: str | None = None,
+    width: float = 0,
+) -> Path:
+    """One list of paragraphs a page; each page gets a footer "Page n of N" and, given one, a
+    running head. `width` narrows the text column (in mm) to force line breaks."""
+    pdf = _Report()
+    pdf.running_head = running_head
+    pdf.add_font("dejavu", fname=font_path())
+    pdf.alias_nb_pages()
+    pdf.set_auto_page_break(True, margin=20)
+    if password is not None:
+        pdf.set_encryption(owner_password=password, user_password=password)
+    for paragraphs in pages:
+        pdf.add_page()
+        pdf.set_font("dejavu", size=11)
+        for paragraph in paragraphs:
+            pdf.multi_cell(width, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(4)
+    pdf.output(str(path))
+    return path
+
+
+def write_scanned_pdf(path: Path) -> Path:
+    """A page that is only a picture (as a scanner makes): no text layer."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 200), "white")
+    ImageDraw.Draw(image).text((20, 80), "The bridge was rebuilt in 1998.", fill="black")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(image, x=10, y=10, w=180)
+    pdf.output(str(path))
+    return path
+
+
+def write_docx(path: Path, paragraphs: list[str], table: list[list[str]] | None = None) -> Path:
+    import docx
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, value in enumerate(row):
+                grid.cell(r, c).text = value
+    document.save(str(path))
+    return path
+
+
+def write_zip_bomb(path: Path, unpacked_mb: int = 300) -> Path:
+    """A .docx-named zip whose one member unpacks to hundreds of MB of zeros."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("word/document.xml", "w", force_zip64=True) as member:
+            block = b"\0" * 2**20
+            for _ in range(unpacked_mb):
+                member.write(block)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+_SUBJECTS = (
+    "The harbour board",
+    "A regional court",
+    "The weather office",
+    "Local farmers",
+    "The rail operator",
+    "A museum curator",
+    "The school council",
+    "Two engineers",
+)
+_VERBS = (
+    "reviewed",
+    "postponed",
+    "described",
+    "questioned",
+    "approved",
+    "measured",
+    "published",
+    "discussed",
+)
+_OBJECTS = ("the autumn timetable", "a survey of the coastline", "the new grain prices",
+            "plans for a ferry terminal", "an archive of old maps", "the spring rainfall",
+            "a dispute over fishing rights", "the cost of street lighting")  # fmt: skip
+
+
+def filler(page: int, paragraphs: int = 4) -> list[str]:
+    """Plain paragraphs that differ from page to page and answer nothing a test asks."""
+    out = []
+    for p in range(paragraphs):
+        sentences = []
+        for s in range(4):
+            k = page * 7 + p * 3 + s
+            sentences.append(
+                f"{_SUBJECTS[k % 8]} {_VERBS[(k // 3) % 8]} {_OBJECTS[(k // 5) % 8]} "
+                f"in week {k % 50 + 1}."
+            )
+        out.append(" ".join(sentences))
+    return out

@@ -1,0 +1,183 @@
+"""PDF, HTML and Word sources: each is read as lines a person can find again, and cited
+where the answer is (a PDF by page and line on that page)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index import IndexConfig, ingest
+from index.formats import LOADERS
+from qa import Assistant
+from tests.support.cli import run_qa
+from tests.support.documents import filler, write_docx, write_pdf
+
+FACT = "The Harwick footbridge reopened on 14 March after repairs costing 2.3 million euros."
+HEAD = "Riverside Council – Annual Report"
+FERRY = "The first ferry to Orlen leaves the harbour at 9:15 every morning.\n"
+
+
+def twelve_pages(path: Path) -> Path:
+    """A 12-page report with a running head and "Page n of 12" footers; the fact is the
+    first paragraph of page 7, so it is line 2 there (the head is line 1)."""
+    pages = [filler(n) for n in range(1, 13)]
+    pages[6] = [FACT, *pages[6]]
+    return write_pdf(path, pages, running_head=HEAD)
+
+
+@pytest.fixture()
+def report(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    twelve_pages(folder / "report.pdf")
+    return folder
+
+
+def _assistant(tmp_path: Path, corpus: Path) -> Assistant:
+    assistant = Assistant(corpus=corpus, data_dir=tmp_path / "data")
+    assistant.index([corpus])
+    return assistant
+
+
+def test_a_pdf_answer_cites_its_page_and_the_line_on_that_page(tmp_path, report) -> None:
+    answer = _assistant(tmp_path, report).ask("When did the Harwick footbridge reopen?")
+    assert answer.answer == "14 March"
+    first = answer.citations[0]
+    assert (first.source, first.page, first.line_start, first.line_end) == ("report.pdf", 7, 2, 2)
+    assert first.label == "report.pdf:p7:2"
+    assert first.quote[first.span_start : first.span_end] == "14 March"
+
+
+def test_running_heads_and_page_numbers_are_not_indexed(tmp_path, report) -> None:
+    lines = _assistant(tmp_path, report).lines("report.pdf")
+    assert lines, "the report was indexed"
+    assert not [x for x in lines if HEAD in x.text or "of 12" in x.text]
+
+
+def test_a_pdf_paragraph_is_one_indexed_line_that_remembers_its_visual_lines(tmp_path) -> None:
+    pdf = write_pdf(tmp_path / "mill.pdf", [[" ".join(filler(3, 2))]], width=90)
+    extracted = LOADERS[".pdf"](pdf.read_bytes())
+    assert len(extracted.lines) == 1
+    assert extracted.layouts is not None
+    anchors = extracted.layouts[0].split()
+    assert len(anchors) > 3 and anchors[0] == "1.1@0"  # page 1, line 1, from the start
+
+
+def test_a_word_broken_by_a_hyphen_at_a_line_end_is_read_whole(tmp_path) -> None:
+    paragraph = (
+        "The council said that the recon-\nstruction of the old mill cost 4.2 million euros."
+    )
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_pdf(folder / "mill.pdf", [[paragraph]])
+    assistant = _assistant(tmp_path, folder)
+    assert [x.text for x in assistant.lines("mill.pdf")] == [
+        "The council said that the reconstruction of the old mill cost 4.2 million euros."
+    ]
+    answer = assistant.ask("How much did the reconstruction of the old mill cost?")
+    assert answer.answer == "4.2 million euros"
+    assert answer.citations[0].label == "mill.pdf:p1:2"  # the visual line holding the span
+
+
+def test_the_json_answer_carries_the_page_for_a_pdf_and_none_for_text(tmp_path, report) -> None:
+    (report / "notes.txt").write_text(FERRY)
+    env = {"QA_DATA_DIR": str(tmp_path / "data")}
+    assert run_qa("index", str(report), cwd=tmp_path, env=env).returncode == 0
+    pdf = json.loads(
+        run_qa(
+            "ask", "When did the Harwick footbridge reopen?", "--json", cwd=tmp_path, env=env
+        ).stdout
+    )
+    text = json.loads(
+        run_qa(
+            "ask", "What time does the first ferry to Orlen leave?", "--json", cwd=tmp_path, env=env
+        ).stdout
+    )
+    assert {k: pdf["citations"][0][k] for k in ("page", "line_start", "line_end")} == {
+        "page": 7,
+        "line_start": 2,
+        "line_end": 2,
+    }
+    assert text["citations"][0]["page"] is None
+    assert text["citations"][0]["line_start"] == 1
+
+
+def test_the_cli_prints_a_pdf_citation_with_its_page(tmp_path, report) -> None:
+    env = {"QA_DATA_DIR": str(tmp_path / "data")}
+    run_qa("index", str(report), cwd=tmp_path, env=env)
+    result = run_qa("ask", "When did the Harwick footbridge reopen?", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "report.pdf:p7:2" in result.stdout
+
+
+def test_an_unchanged_pdf_is_not_read_again_and_a_changed_one_replaces_its_chunks(
+    tmp_path, report, embed_model
+) -> None:
+    config = IndexConfig(data_dir=tmp_path / "data")
+    (report / "notes.txt").write_text(FERRY)
+    first = ingest(config, [report], embed_model=embed_model, progress=False)
+    again = ingest(config, [report], embed_model=embed_model, progress=False)
+    assert sorted(again.unchanged) == ["notes.txt", "report.pdf"] and again.chunks_embedded == 0
+
+    pages = [filler(n) for n in range(1, 13)]
+    pages[6] = ["The Harwick footbridge reopened on 2 May.", *pages[6]]
+    write_pdf(report / "report.pdf", pages, running_head=HEAD)
+    changed = ingest(config, [report], embed_model=embed_model, progress=False)
+    assert changed.changed == ["report.pdf"] and changed.unchanged == ["notes.txt"]
+    assert changed.chunks_total == first.chunks_total  # as many paragraphs as before
+    assistant = Assistant(corpus=report, data_dir=tmp_path / "data")
+    texts = [x.text for x in assistant.lines("report.pdf")]
+    assert "The Harwick footbridge reopened on 2 May." in texts
+    assert FACT not in texts
+
+
+def test_a_web_page_is_read_as_its_blocks_without_scripts_styles_or_navigation(tmp_path) -> None:
+    page = """<!doctype html><html><head><title>Harbour news</title>
+    <style>p { color: red }</style><script>var ferry = "leaves at noon";</script></head>
+    <body><nav><a href="/">Home</a> | <a href="/about">About us</a></nav>
+    <header><p>Subscribe to our newsletter</p></header>
+    <main><article><h1>New ferry timetable</h1>
+    <p>The ferry to Orlen now leaves at <b>nine</b> every morning.</p>
+    <ul><li>Tickets cost 4 euros.</li><li>Bikes travel free.</li></ul>
+    <table><tr><th>Day</th><th>Departures</th></tr><tr><td>Sunday</td><td>3</td></tr></table>
+    </article></main><footer>© Harbour Board</footer></body></html>"""
+    extracted = LOADERS[".html"](page.encode())
+    assert extracted.lines == [
+        "Harbour news",
+        "New ferry timetable",
+        "The ferry to Orlen now leaves at nine every morning.",
+        "Tickets cost 4 euros.",
+        "Bikes travel free.",
+        "Day | Departures",
+        "Sunday | 3",
+    ]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ferry.html").write_text(page)
+    answer = _assistant(tmp_path, folder).ask("When does the ferry to Orlen leave?")
+    assert "nine" in answer.answer
+    assert answer.citations[0].label == "ferry.html:3"
+    assert answer.citations[0].page is None
+
+
+def test_a_word_file_is_one_paragraph_a_line_with_table_rows_readable(tmp_path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_docx(
+        folder / "drones.docx",
+        ["Overnight air attacks", "", "Air defences reported the figures below."],
+        table=[["City", "Drones shot down"], ["Kyiv", "88"], ["Odesa", "17"]],
+    )
+    assistant = _assistant(tmp_path, folder)
+    assert [(x.line, x.text) for x in assistant.lines("drones.docx")] == [
+        (1, "Overnight air attacks"),
+        (3, "Air defences reported the figures below."),
+        (4, "City | Drones shot down"),
+        (5, "City: Kyiv; Drones shot down: 88"),
+        (6, "City: Odesa; Drones shot down: 17"),
+    ]
+    answer = assistant.ask("How many drones were shot down over Odesa?")
+    assert answer.answer == "17"
+    assert answer.citations[0].label == "drones.docx:6"
