@@ -89,11 +89,12 @@ def write_docx(path: Path, paragraphs: list[str], table: list[list[str]] | None 
 def write_zip_bomb(path: Path, unpacked_mb: int = 300) -> Path:
     """A .docx-named zip whose one member unpacks to hundreds of MB of zeros."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("word/document.xml", "w", force_zip64=True) as member:
-            block = b"\0" * 2**20
-            for _ in range(unpacked_mb):
-                member.write(block)
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("word/document.xml", "w", force_zip64=True) as member,
+    ):
+        for _ in range(unpacked_mb):
+            member.write(b"\0" * 2**20)
     path.write_bytes(buffer.getvalue())
     return path
 
