@@ -659,3 +659,35 @@ def test_an_unsupported_upload_is_one_message_and_breaks_nothing(shelf, tmp_path
         assert page.get_by_text("Error", exact=True).count() == 0
         assert _listed(page, "lighthouse.txt")
     assert "Traceback" not in shelf.printed()[before:]
+
+
+@pytest.fixture(scope="module")
+def pdf_report(tmp_path_factory) -> Iterator[ChatServer]:  # type: ignore[no-untyped-def]
+    from tests.test_formats import twelve_pages
+
+    corpus = tmp_path_factory.mktemp("pdf-corpus")
+    twelve_pages(corpus / "report.pdf")
+    server = ChatServer(tmp_path_factory.mktemp("chat-pdf"), corpus=corpus)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@needs_chromium
+def test_a_pdf_citation_opens_its_page_with_the_cited_line_highlighted(pdf_report) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with browser_page() as page:
+        _open(page, pdf_report)
+        _ask(page, "When did the Harwick footbridge reopen?")
+        reply = _last_reply(page)
+        assert "14 March" in reply and "report.pdf:p7:2" in reply
+        page.locator('#qa-chat a[href^="#cite:report.pdf:p7:2"]').last.click()
+        highlighted = page.locator("#qa-source tr.qa-hl")
+        highlighted.wait_for(timeout=15_000)
+        assert "page 7" in page.locator("#qa-source h4").inner_text()
+        assert highlighted.count() == 1
+        assert highlighted.inner_text().startswith("2")
+        assert "Harwick footbridge" in highlighted.inner_text()
+        assert highlighted.locator("mark.qa-span").inner_text() == "14 March"
+        page.screenshot(path=str(ARTIFACTS / "chat-pdf-citation.png"), full_page=True)
