@@ -35,10 +35,12 @@ _SLUG_MAX = 60
 
 
 class GoldCitation(BaseModel):
-    """Where in the corpus the answer is supported: a file name and 1-based line numbers."""
+    """Where in the corpus the answer is supported: a file name and 1-based line numbers (of
+    `page`, for a paged document such as a PDF; of the file otherwise)."""
 
     source: str
     lines: list[int]
+    page: int | None = None
 
 
 class Turn(BaseModel):

@@ -112,10 +112,19 @@ def run_eval(
     mode: Annotated[
         str | None, typer.Option(help="The answerer: reader, or llm when QA_LLM_MODEL is set.")
     ] = None,
+    corpus_format: Annotated[
+        str,
+        typer.Option(
+            help="txt, or pdf: write each corpus file as a PDF (a paragraph a line) and index "
+            "and cite those instead, to measure reading PDFs."
+        ),
+    ] = "txt",
 ) -> None:
     """Score the answerer on a question set; prints the metrics table."""
     # `qa --chroma-url ... eval` hands over its settings; `python -m evals.run` reads them.
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+    if corpus_format not in ("txt", "pdf"):
+        raise typer.BadParameter(f"unknown corpus format {corpus_format!r}: use txt or pdf")
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
         corpus_dir, qs = load_questions(corpus, questions, fmt, Path(scratch), articles)
@@ -129,6 +138,7 @@ def run_eval(
                 settings=settings,
                 mode=mode,
                 on_progress=lambda n: bar.advance(task, n),
+                corpus_format=corpus_format,
             )
         base = None
         if baseline:

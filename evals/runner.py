@@ -16,7 +16,7 @@ from typing import Any
 
 from evals.datasets import GoldQuestion
 from evals.metrics import exact_match, f1, percentile
-from qa import Answer, Assistant, Settings
+from qa import Answer, Assistant, Citation, Settings
 
 # Fractions in 0..1; the report formats and charts these.
 RATE_KEYS = (
@@ -46,7 +46,7 @@ class QuestionResult:
     em: float = 0.0
     cited_gold: int = 0
     cited_total: int = 0
-    retrieved: list[tuple[str, int]] = field(default_factory=list)
+    retrieved: list[list[Place]] = field(default_factory=list)  # the lines of each hit
     mode: str = "reader"  # which answerer gave the answer (an LLM may fall back)
 
     def as_report(self) -> dict[str, Any]:
@@ -62,15 +62,22 @@ class QuestionResult:
         }
 
 
-def _gold_lines(q: GoldQuestion) -> set[tuple[str, int]]:
-    return {(c.source, line) for c in q.citations for line in c.lines}
+Place = tuple[str, int | None, int]  # source, page (None: not paged), line
+
+
+def _gold_lines(q: GoldQuestion) -> set[Place]:
+    return {(c.source, c.page, line) for c in q.citations for line in c.lines}
+
+
+def places(c: Citation) -> list[Place]:
+    return [(c.source, c.page, n) for n in range(c.line_start, c.line_end + 1)]
 
 
 def score_one(
-    q: GoldQuestion, answer: Answer, retrieved: list[tuple[str, int]], latency_ms: float
+    q: GoldQuestion, answer: Answer, retrieved: list[list[Place]], latency_ms: float
 ) -> QuestionResult:
     gold = _gold_lines(q)
-    cited = [(c.source, n) for c in answer.citations for n in range(c.line_start, c.line_end + 1)]
+    cited = [place for c in answer.citations for place in places(c)]
     result = QuestionResult(
         id=q.id,
         question=q.question,
@@ -117,8 +124,11 @@ def aggregate(results: list[QuestionResult]) -> dict[str, float]:
     def recall_at(k: int) -> float:
         hits = []
         for r in answerable:
-            gold = {(c["source"], n) for c in r.gold["citations"] for n in c["lines"]}
-            hits.append(1.0 if any(x in gold for x in r.retrieved[:k]) else 0.0)
+            gold = {
+                (c["source"], c.get("page"), n) for c in r.gold["citations"] for n in c["lines"]
+            }
+            found = any(place in gold for hit in r.retrieved[:k] for place in hit)
+            hits.append(1.0 if found else 0.0)
         return mean(hits)
 
     latencies = [r.latency_ms for r in results]
@@ -147,17 +157,33 @@ def evaluate(
     data_dir: Path | None = None,
     mode: str | None = None,
     on_progress: Callable[[int], None] | None = None,
+    corpus_format: str = "txt",
 ) -> tuple[dict[str, float], list[QuestionResult]]:
-    """Index `corpus` into a fresh collection and score every question against it."""
+    """Index `corpus` into a fresh collection and score every question against it. With
+    `corpus_format="pdf"` the corpus's text files are written as PDFs first, and those are
+    indexed and cited instead (evals.pdf_corpus)."""
+    if corpus_format not in ("txt", "pdf"):
+        raise ValueError(f"unknown corpus format {corpus_format!r}: use txt or pdf")
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
+        names: dict[str, str] = {}
+        indexed = corpus
+        if corpus_format == "pdf":
+            from evals.pdf_corpus import write_pdfs
+
+            indexed = Path(scratch) / "pdf-corpus"
+            names = write_pdfs(corpus, indexed)
         base = settings or Settings()
         assistant = Assistant(
             base.with_overrides(
-                corpus=corpus,
+                corpus=indexed,
                 data_dir=data_dir or Path(scratch),
                 collection=f"eval-{int(time.time() * 1000)}",
             )
         )
+        if names:
+            from evals.pdf_corpus import relocate
+
+            questions = relocate(questions, corpus, names, assistant)
         try:
             results = _ask_all(assistant, questions, mode, on_progress)
         finally:
@@ -176,7 +202,7 @@ def _ask_all(
         started = time.perf_counter()
         answer = assistant.ask(q.question, history=[t.model_dump() for t in q.history], mode=mode)
         latency = (time.perf_counter() - started) * 1000
-        retrieved = [(r.source, r.line) for r in assistant.retrieve(q.retrieval_query(), top_k=5)]
+        retrieved = [places(r.cited) for r in assistant.retrieve(q.retrieval_query(), top_k=5)]
         results.append(score_one(q, answer, retrieved, latency))
         if on_progress:
             on_progress(1)

@@ -5,6 +5,7 @@ answer = Assistant().ask("How many bridges were rebuilt?")
 """
 
 from index import SUPPORTED as SUPPORTED_TYPES
+from index.layout import visual_lines
 from qa.assistant import Assistant, QAError, QuestionError
 from qa.settings import Settings
 from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
@@ -21,4 +22,5 @@ __all__ = [
     "Settings",
     "Timings",
     "Turn",
+    "visual_lines",
 ]

@@ -272,7 +272,8 @@ class Assistant:
         k = min(max(top_k or self.settings.top_k, 1), MAX_TOP_K)
         hits = self.retriever.retrieve(text, top_k=k)
         return [
-            RetrievedLine(source=h.source, line=h.line, text=h.text, score=h.fused) for h in hits
+            RetrievedLine(source=h.source, line=h.line, text=h.text, score=h.fused, cited=cite(h))
+            for h in hits
         ]
 
     # -- helpers -----------------------------------------------------------------------

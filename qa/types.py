@@ -36,9 +36,10 @@ class RetrievedLine(BaseModel):
     """A line retrieval ranked for a question, before any answering."""
 
     source: str
-    line: int
+    line: int  # the indexed line's number (a PDF's paragraph number)
     text: str
     score: float
+    cited: Citation  # how an answer from this line would be cited (a PDF's page and lines)
 
 
 class Timings(BaseModel):

@@ -219,3 +219,59 @@ def test_the_gold_questions_do_not_leak_into_the_answerer() -> None:
             )
             if name and len(answer) > 3:
                 assert answer.lower() not in code, (q.id, answer)
+
+
+def _tiny_squad(path: Path) -> Path:
+    """Two articles in SQuAD's JSON shape, written here: long paragraphs that wrap over
+    several printed lines once they are a PDF."""
+    from tests.support.documents import filler
+
+    facts = [
+        ("The Harwick footbridge reopened on 14 March after repairs.", "When did the Harwick "
+         "footbridge reopen?", "14 March"),
+        ("The first ferry to Orlen leaves the harbour at 9:15 every morning.", "What time "
+         "does the first ferry to Orlen leave?", "9:15"),
+        ("The lighthouse on Cape Orlen was repainted in 1998.", "When was the lighthouse "
+         "on Cape Orlen repainted?", "1998"),
+    ]  # fmt: skip
+    data = []
+    for a in range(2):
+        paragraphs = []
+        for p in range(3):
+            context = " ".join(filler(a * 3 + p, 2))
+            qas = []
+            if a * 3 + p < len(facts):
+                fact, question, answer = facts[a * 3 + p]
+                context = f"{context} {fact}"
+                qas.append(
+                    {
+                        "id": f"q{a}{p}",
+                        "question": question,
+                        "answers": [{"text": answer, "answer_start": context.index(answer)}],
+                    }
+                )
+            paragraphs.append({"context": context, "qas": qas})
+        data.append({"title": f"Article {a}", "paragraphs": paragraphs})
+    path.write_text(json.dumps({"version": "v2.0", "data": data}))
+    return path
+
+
+def test_squad_can_be_measured_on_the_same_corpus_written_as_pdfs(tmp_path) -> None:
+    squad = _tiny_squad(tmp_path / "tiny.json")
+    result = run_eval(
+        "--questions", str(squad), "--format", "squad", "--corpus-format", "pdf",
+        "--report-json", str(tmp_path / "p.json"), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "p.json").read_text())
+    assert report["metrics"]["n_questions"] == 3
+    for q in report["questions"]:
+        gold = q["gold"]["citations"]
+        assert gold and all(c["source"].endswith(".pdf") and c["page"] >= 1 for c in gold), q
+    assert report["metrics"]["citation_recall"] > 0  # gold pages and lines line up with citations
+
+
+def test_an_unknown_corpus_format_is_a_one_line_error(tmp_path) -> None:
+    result = run_eval("--corpus", str(SEEDS), "--corpus-format", "odt", cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "unknown corpus format 'odt'" in result.stderr
