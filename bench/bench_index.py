@@ -5,7 +5,8 @@ For each corpus size, two fresh processes run one after the other on the same li
 `ingest` runs the real `index.ingest` into a new embedded Chroma. Each reports its wall time
 and peak RSS. Run: `python bench/bench_index.py [--sizes 1000 10000 100000] [--one-file]`;
 `--one-file` puts each corpus in a single file (memory must stay bounded however large one
-file is).
+file is). `--pdf` compares instead the same text indexed from `.txt` files and from PDFs
+written from them (a line a paragraph, wrapped and paged; `evals.pdf_corpus`).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "qa-bench")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--one-file", action="store_true", help="each corpus is one file")
+    parser.add_argument("--pdf", action="store_true", help="the same text as .txt and as PDF")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "CORPUS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -83,6 +85,9 @@ def main() -> None:
         print(json.dumps(fn(Path(corpus))))
         return
 
+    if args.pdf:
+        compare_pdf(args)
+        return
     rows = []
     print(
         "| lines | embed only (lines/s) | ingest (lines/s) | pipeline overhead | "
@@ -102,6 +107,30 @@ def main() -> None:
             f"| {size:,} | {embed['lines'] / embed['seconds']:,.0f} | "
             f"{full['lines'] / full['seconds']:,.0f} | {overhead:+.0%} | "
             f"{embed['rss_mb']:,.0f} | {full['rss_mb']:,.0f} |",
+            flush=True,
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+def compare_pdf(args: argparse.Namespace) -> None:
+    """Ingest throughput of the same text from .txt and from PDF, each in a fresh process."""
+    from evals.pdf_corpus import write_pdfs
+
+    rows = []
+    print("| lines | .txt ingest (lines/s) | PDF ingest (lines/s) | PDF time / .txt time |")
+    print("|---:|---:|---:|---:|")
+    for size in args.sizes:
+        text = make_corpus(args.work / f"corpus-{size}", size, per_file=min(size, 500))
+        pdf = args.work / f"pdf-{size}"
+        write_pdfs(text, pdf)
+        plain = run_child("ingest", text)
+        paged = run_child("ingest", pdf)
+        ratio = paged["seconds"] / plain["seconds"]
+        rows.append({"lines": size, "txt": plain, "pdf": paged, "ratio": ratio})
+        print(
+            f"| {size:,} | {plain['lines'] / plain['seconds']:,.0f} | "
+            f"{paged['lines'] / paged['seconds']:,.0f} | {ratio:.2f}x |",
             flush=True,
         )
     if args.json:

@@ -181,3 +181,24 @@ def test_a_word_file_is_one_paragraph_a_line_with_table_rows_readable(tmp_path) 
     answer = assistant.ask("How many drones were shot down over Odesa?")
     assert answer.answer == "17"
     assert answer.citations[0].label == "drones.docx:6"
+
+
+def test_the_page_accepts_a_pdf_upload_and_answers_from_it(tmp_path, monkeypatch) -> None:
+    from ui.app import ChatPage
+
+    said: list[str] = []
+    for toast in ("gradio.Info", "gradio.Warning"):
+        monkeypatch.setattr(toast, lambda msg, *a, **k: said.append(msg))
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "ferry.txt").write_text(FERRY)
+    page = ChatPage(Assistant(corpus=notes, data_dir=tmp_path / "data"), tmp_path / "uploads")
+    pdf = twelve_pages(tmp_path / "report.pdf")
+
+    class Upload:
+        name, orig_name = str(pdf), pdf.name
+
+    page.upload([Upload()], progress=lambda *a, **k: None)  # type: ignore[arg-type]
+    assert "Indexed 1 file(s): report.pdf" in " ".join(said)
+    answer = page.assistant.ask("When did the Harwick footbridge reopen?")
+    assert answer.citations[0].label == "report.pdf:p7:2"
