@@ -77,7 +77,7 @@ def main() -> None:
     for _ in range(args.cold_runs):
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "qa.cli", "ask", question, "--json"],
+            [sys.executable, "-m", "ui.cli", "ask", question, "--json"],
             env=env,
             check=True,
             capture_output=True,

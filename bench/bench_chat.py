@@ -17,8 +17,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.browser import browser_page  # noqa: E402
-from tests.test_chat_page import ChatServer, _ask  # noqa: E402
+from support.browser import browser_page  # noqa: E402
+from support.chat import ChatServer, ask  # noqa: E402
 
 QUESTIONS = [
     "How many drones were shot down?",
@@ -47,10 +47,10 @@ def main() -> None:
         with browser_page() as page:
             page.goto(server.url)
             page.wait_for_selector("#qa-question textarea", timeout=60_000)
-            _ask(page, QUESTIONS[0])  # warm-up, not counted
+            ask(page, QUESTIONS[0])  # warm-up, not counted
             for _ in range(args.rounds):
                 for question in QUESTIONS:
-                    first, full = _ask(page, question)
+                    first, full = ask(page, question)
                     firsts.append(first * 1000)
                     fulls.append(full * 1000)
                     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Where the answers are lost: the product with a reader that never misreads, next to the
 default reader, on the gold set and on a SQuAD 2.0 sample, in the same run.
 
-The reader is `tests.support.gold_reader`, served over the OpenAI wire protocol on loopback
+The reader is `support.gold_reader`, served over the OpenAI wire protocol on loopback
 and configured as the LLM (`QA_LLM_MODEL`), so it goes through everything a real model
 would: retrieval, the prompt, the citation check, the fallback and the evaluation's scoring.
 Whatever it still misses was not among the lines shown to it (retrieval) or was dropped by
@@ -24,8 +24,8 @@ from evals.datasets import GoldQuestion, sample_questions  # noqa: E402
 from evals.run import load_questions  # noqa: E402
 from evals.runner import evaluate  # noqa: E402
 from qa import Settings  # noqa: E402
-from tests.support.gold_reader import gold_reader  # noqa: E402
-from tests.support.openai_stub import ScriptedLLMServer  # noqa: E402
+from support.gold_reader import gold_reader  # noqa: E402
+from support.openai_stub import ScriptedLLMServer  # noqa: E402
 
 SQUAD = REPO.parent / "shared" / "squad" / "dev-v2.0.json"
 COLUMNS = (

@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.test_chat_page import ChatServer  # noqa: E402
+from support.chat import ChatServer  # noqa: E402
 
 ANSWERABLE = [
     "How many drones were shot down?",

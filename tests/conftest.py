@@ -20,8 +20,8 @@ os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="qa-tests-data-home-")
 
 from index import IndexConfig  # noqa: E402
 from index.embeddings import OnnxMiniLMEmbedding  # noqa: E402
-from tests.support.openai_stub import ScriptedLLMServer  # noqa: E402
-from tests.support.servers import ChromaServer  # noqa: E402
+from support.openai_stub import ScriptedLLMServer  # noqa: E402
+from support.servers import ChromaServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"

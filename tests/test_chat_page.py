@@ -6,61 +6,19 @@ import html
 import json
 import os
 import re
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, SEEDS
-from tests.support.browser import browser_page, chromium_missing_reason
-from tests.support.cli import run_qa, start_qa
-from tests.support.openai_stub import Reply, ScriptedLLMServer
-from tests.support.servers import RequestRecorder, free_port, stop_process, wait_for_port
+from support.browser import browser_page, chromium_missing_reason
+from support.chat import ChatServer, ask
+from support.cli import run_qa
+from support.openai_stub import Reply, ScriptedLLMServer
+from support.servers import RequestRecorder
+from tests.conftest import ARTIFACTS
 
 DRONES = "How many drones were shot down?"
-
-
-class ChatServer:
-    """`qa chat` in its own process on a free loopback port, over `corpus` (seeds/ unless
-    told), its stderr kept in `log` (a test may read what the server printed)."""
-
-    def __init__(
-        self, data_dir: Path, extra_env: dict[str, str] | None = None, corpus: Path = SEEDS
-    ) -> None:
-        self.port = free_port()
-        self.data_dir = data_dir
-        self.corpus = corpus
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.log = data_dir / "server.log"
-        env = {"QA_DATA_DIR": str(data_dir), "QA_CORPUS": str(corpus), **(extra_env or {})}
-        self._stderr = self.log.open("w")
-        self.proc = start_qa(
-            "chat",
-            "--port",
-            str(self.port),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
-        )
-        try:
-            wait_for_port(self.port, self.proc, 600)  # a first start indexes; 2 busy cores
-        except BaseException:
-            self.stop()  # a server that never listened must not outlive the test
-            raise
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def printed(self) -> str:
-        """What the server has written to stderr so far."""
-        return self.log.read_text()
-
-    def stop(self) -> None:
-        stop_process(self.proc, 15)
-        self._stderr.close()
 
 
 @pytest.fixture(scope="module")
@@ -159,28 +117,6 @@ def _last_reply(page) -> str:  # type: ignore[no-untyped-def]
     )
 
 
-def _ask(page, question: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Type a question, press Enter; seconds to the first streamed text and to the end."""
-    before = page.locator("#qa-chat .message").count()
-    box = page.locator("#qa-question textarea")
-    box.fill(question)
-    started = time.perf_counter()
-    box.press("Enter")
-    page.wait_for_function(
-        "n => { const m = document.querySelectorAll('#qa-chat .message');"
-        " return m.length >= n + 2 && m[m.length - 1].innerText.trim().length > 0; }",
-        arg=before,
-        timeout=60_000,
-    )
-    first = time.perf_counter() - started
-    page.wait_for_function(
-        "() => { const m = document.querySelectorAll('#qa-chat .message');"
-        " return m.length && m[m.length - 1].innerText.includes('answered by'); }",
-        timeout=60_000,
-    )
-    return first, time.perf_counter() - started
-
-
 @pytest.mark.skipif(
     bool(chromium_missing_reason()) and not os.environ.get("CI"),
     reason=chromium_missing_reason() or "",
@@ -191,7 +127,7 @@ def test_a_person_asks_sees_88_clicks_the_citation_and_sees_the_line(chat) -> No
     with browser_page() as page:
         page.goto(chat.url)
         page.wait_for_selector("#qa-question textarea", timeout=60_000)
-        timings.append(_ask(page, DRONES))
+        timings.append(ask(page, DRONES))
         reply = _last_reply(page)
         assert "88" in reply and "answered by: reader" in reply
         # the link carries where the answer sits in the line: #cite:FILE:29~START-END
@@ -217,8 +153,8 @@ def test_a_person_asks_sees_88_clicks_the_citation_and_sees_the_line(chat) -> No
             "How many drones did Russia launch?",
             "Where did Zelenskyy meet Vance?",
         ):
-            timings.append(_ask(page, question))
-        _ask(page, "What is the capital of Australia?")
+            timings.append(ask(page, question))
+        ask(page, "What is the capital of Australia?")
         reply = _last_reply(page)
         assert "The sources do not say." in reply and "#cite:" not in page.evaluate(
             "() => { const m = document.querySelectorAll('#qa-chat .message');"
@@ -248,7 +184,7 @@ def test_a_person_uploads_asks_about_and_removes_a_document(tmp_path_factory) ->
             page.locator("#qa-upload input[type=file]").set_input_files(str(note))
             page.get_by_role("button", name="Upload and index").click()
             page.locator("#qa-docs").get_by_text("harbour.md").wait_for(timeout=60_000)
-            _ask(page, "How much did the ferry terminal cost?")
+            ask(page, "How much did the ferry terminal cost?")
             reply = _last_reply(page)
             assert "41 million" in reply and "harbour.md:2" in reply
             page.locator("#qa-docs").get_by_text("harbour.md").wait_for()
@@ -384,7 +320,7 @@ def test_document_lines_and_model_replies_show_as_text_and_load_nothing(
     ARTIFACTS.mkdir(exist_ok=True)
     with browser_page() as page:
         _open(page, notes)
-        _ask(page, "What is the ferry fee per crossing?")
+        ask(page, "What is the ferry fee per crossing?")
         page.wait_for_timeout(1_000)  # time enough for an image the page wrongly made to load
         assert tracker.paths == []
         shown = _last_reply(page)
@@ -398,7 +334,7 @@ def test_a_file_named_like_a_link_is_cited_and_opened_by_its_whole_name(notes, l
     says(llm, "1887", "It opened in 1887.", f"{EVIL}:1")
     with browser_page() as page:
         _open(page, notes)
-        _ask(page, "When did the toll bridge open?")
+        ask(page, "When did the toll bridge open?")
         link = page.locator('#qa-chat a[href^="#cite:"]').last
         assert link.inner_text() == f"{EVIL}:1"
         assert page.locator('#qa-chat a[href^="javascript:"]').count() == 0
@@ -415,7 +351,7 @@ def test_citation_links_leave_the_underscores_of_file_names_visible(notes, llm) 
     says(llm, "41 million euros", "It cost 41 million euros.", f"{HARBOUR}:2")
     with browser_page() as page:
         _open(page, notes)
-        _ask(page, "How much did the new ferry terminal cost?")
+        ask(page, "How much did the new ferry terminal cost?")
         link = page.locator(f'#qa-chat a[href^="#cite:{HARBOUR}:2"]').last
         assert link.inner_text() == f"{HARBOUR}:2"
         assert link.evaluate("a => getComputedStyle(a).textDecorationLine") == "none"
@@ -464,7 +400,7 @@ def test_at_phone_width_a_clicked_citation_brings_the_source_panel_into_view(not
     ARTIFACTS.mkdir(exist_ok=True)
     with browser_page(width=390, height=844) as page:
         _open(page, notes)
-        _ask(page, "How much did the new ferry terminal cost?")
+        ask(page, "How much did the new ferry terminal cost?")
         page.locator(f'#qa-chat a[href^="#cite:{HARBOUR}:2"]').last.click()
         highlighted = page.locator("#qa-source tr.qa-hl")
         highlighted.wait_for(timeout=15_000)
@@ -488,7 +424,7 @@ def test_the_chat_offers_no_share_button_and_no_unlabelled_one(chat) -> None:
     icon had no label and did nothing visible. Every button left says what it does."""
     with browser_page() as page:
         _open(page, chat)
-        _ask(page, DRONES)
+        ask(page, DRONES)
         labels = page.evaluate(
             "() => [...document.querySelectorAll('#qa-chat button')].map((b) =>"
             " b.getAttribute('aria-label') || b.title || b.innerText.trim())"
@@ -611,7 +547,7 @@ def test_a_removed_document_leaves_the_source_panel_and_its_citations(shelf, llm
         _open(page, shelf)
         _upload(page, note)
         page.locator("#qa-docs").get_by_text("gone-note.md").wait_for(timeout=60_000)
-        _ask(page, "How many tugboats did the gone harbour keep?")
+        ask(page, "How many tugboats did the gone harbour keep?")
         link = page.locator('#qa-chat a[href^="#cite:gone-note.md:1"]').last
         link.click()
         page.locator("#qa-source tr.qa-hl").wait_for(timeout=15_000)
@@ -663,7 +599,7 @@ def test_an_unsupported_upload_is_one_message_and_breaks_nothing(shelf, tmp_path
 
 @pytest.fixture(scope="module")
 def pdf_report(tmp_path_factory) -> Iterator[ChatServer]:  # type: ignore[no-untyped-def]
-    from tests.test_formats import twelve_pages
+    from support.documents import twelve_pages
 
     corpus = tmp_path_factory.mktemp("pdf-corpus")
     twelve_pages(corpus / "report.pdf")
@@ -679,7 +615,7 @@ def test_a_pdf_citation_opens_its_page_with_the_cited_line_highlighted(pdf_repor
     ARTIFACTS.mkdir(exist_ok=True)
     with browser_page() as page:
         _open(page, pdf_report)
-        _ask(page, "When did the Harwick footbridge reopen?")
+        ask(page, "When did the Harwick footbridge reopen?")
         reply = _last_reply(page)
         assert "14 March" in reply and "report.pdf:p7:2" in reply
         page.locator('#qa-chat a[href^="#cite:report.pdf:p7:2"]').last.click()

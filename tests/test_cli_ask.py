@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 
+from support.cli import run_qa
+from support.servers import free_port
 from tests.conftest import SEEDS
-from tests.support.cli import run_qa
-from tests.support.servers import free_port
 
 DRONES = "How many drones were shot down?"
 

@@ -11,10 +11,10 @@ import pytest
 
 from evals.datasets import load_gold
 from evals.runner import METRIC_KEYS
+from support.cli import run_qa
+from support.gold_reader import gold_reader
+from support.openai_stub import ScriptedLLMServer
 from tests.conftest import REPO, SEEDS
-from tests.support.cli import run_qa
-from tests.support.gold_reader import gold_reader
-from tests.support.openai_stub import ScriptedLLMServer
 from tests.test_index import nl_lines
 
 GOLD = REPO / "evals" / "gold.jsonl"
@@ -224,7 +224,7 @@ def test_the_gold_questions_do_not_leak_into_the_answerer() -> None:
 def _tiny_squad(path: Path) -> Path:
     """Two articles in SQuAD's JSON shape, written here: long paragraphs that wrap over
     several printed lines once they are a PDF."""
-    from tests.support.documents import filler
+    from support.documents import filler
 
     facts = [
         ("The Harwick footbridge reopened on 14 March after repairs.", "When did the Harwick "

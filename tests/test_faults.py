@@ -16,9 +16,9 @@ from chromadb.config import Settings as ChromaSettings
 
 from index import IndexConfig, StoreUnavailableError, ingest, open_store
 from qa import Assistant, QAError
+from support.cli import run_qa, start_qa
+from support.servers import ChromaServer
 from tests.conftest import REPO, SEEDS
-from tests.support.cli import run_qa, start_qa
-from tests.support.servers import ChromaServer
 
 DRONES = "How many drones were shot down?"
 
@@ -284,7 +284,7 @@ def test_two_index_runs_at_once_leave_one_consistent_index(tmp_path) -> None:
 
 
 def test_an_llm_endpoint_that_is_down_gives_the_readers_answer_in_time(seed_data_dir) -> None:
-    from tests.support.servers import free_port
+    from support.servers import free_port
 
     assistant = Assistant(
         corpus=SEEDS,

@@ -11,20 +11,10 @@ import pytest
 from index import IndexConfig, ingest
 from index.formats import LOADERS
 from qa import Assistant
-from tests.support.cli import run_qa
-from tests.support.documents import filler, write_docx, write_pdf
+from support.cli import run_qa
+from support.documents import FACT, HEAD, filler, twelve_pages, write_docx, write_pdf
 
-FACT = "The Harwick footbridge reopened on 14 March after repairs costing 2.3 million euros."
-HEAD = "Riverside Council – Annual Report"
 FERRY = "The first ferry to Orlen leaves the harbour at 9:15 every morning.\n"
-
-
-def twelve_pages(path: Path) -> Path:
-    """A 12-page report with a running head and "Page n of 12" footers; the fact is the
-    first paragraph of page 7, so it is line 2 there (the head is line 1)."""
-    pages = [filler(n) for n in range(1, 13)]
-    pages[6] = [FACT, *pages[6]]
-    return write_pdf(path, pages, running_head=HEAD)
 
 
 @pytest.fixture()

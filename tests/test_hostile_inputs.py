@@ -11,9 +11,9 @@ import pytest
 
 from qa import Answer, Assistant, QuestionError
 from qa.reader import normalise
+from support.cli import run_qa
+from support.openai_stub import Reply
 from tests.conftest import SEEDS
-from tests.support.cli import run_qa
-from tests.support.openai_stub import Reply
 from ui.app import ChatPage
 
 DRONES = "How many drones were shot down?"
@@ -105,11 +105,11 @@ def test_cli_question_that_is_not_valid_utf8_is_answered(
     import subprocess
     import sys
 
-    from tests.support.cli import qa_env
+    from support.cli import qa_env
 
     question = os.fsencode("How many drones were shot down? ") + b"\xff\xfe"
     result = subprocess.run(
-        [os.fsencode(sys.executable), b"-m", b"qa.cli", b"ask", question],
+        [os.fsencode(sys.executable), b"-m", b"ui.cli", b"ask", question],
         cwd=tmp_path,
         capture_output=True,
         env=qa_env({"QA_DATA_DIR": str(seed_data_dir)}),
@@ -332,7 +332,7 @@ def test_an_llm_repeating_an_instruction_line_is_not_cited_to_it(tmp_path, llm_s
 
 def _bad_sources(folder: Path) -> dict[str, str]:
     """Each bad file and the reason it must be skipped with."""
-    from tests.support.documents import filler, write_pdf, write_scanned_pdf, write_zip_bomb
+    from support.documents import filler, write_pdf, write_scanned_pdf, write_zip_bomb
 
     good = write_pdf(folder / "good.pdf", [filler(1), filler(2)])
     write_pdf(folder / "locked.pdf", [filler(3)], password="secret")

@@ -11,9 +11,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from index import IndexConfig, ModelMismatchError, ingest, open_store
 from index.errors import IndexError_
 from index.formats.text import split_lines
+from support.cli import run_qa
+from support.servers import ChromaServer, free_port
 from tests.conftest import SEEDS
-from tests.support.cli import run_qa
-from tests.support.servers import ChromaServer, free_port
 
 
 def nl_lines(path: Path) -> dict[int, str]:

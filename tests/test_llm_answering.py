@@ -10,9 +10,9 @@ import time
 
 from qa import Answer, Assistant
 from qa.reader import normalise
+from support.gold_reader import shown_lines
+from support.openai_stub import Reply, ScriptedLLMServer
 from tests.conftest import SEEDS
-from tests.support.gold_reader import shown_lines
-from tests.support.openai_stub import Reply, ScriptedLLMServer
 
 DRONES = "How many drones were shot down?"
 LINE_29 = "002_1673a907b0920f4c.txt:29"

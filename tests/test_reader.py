@@ -13,8 +13,8 @@ import pytest
 from qa import Assistant, QAError
 from qa.reader import normalise
 from qa.reader.model import CALIBRATION_FILE, CARD_FILE, MODEL_DIR, MODEL_FILE, TOKENIZER_FILE
+from support.cli import qa_env, run_qa
 from tests.conftest import SEEDS
-from tests.support.cli import qa_env, run_qa
 
 DRONES = "How many drones were shot down?"
 LINE_21 = "000_9517869daacb5b3c.txt:21"
@@ -147,7 +147,7 @@ class Block:
         return None
 sys.meta_path.insert(0, Block())
 sys.argv = ["qa", *sys.argv[1:]]
-runpy.run_module("qa.cli", run_name="__main__")
+runpy.run_module("ui.cli", run_name="__main__")
 """
 
 

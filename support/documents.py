@@ -137,3 +137,15 @@ def filler(page: int, paragraphs: int = 4) -> list[str]:
             )
         out.append(" ".join(sentences))
     return out
+
+
+FACT = "The Harwick footbridge reopened on 14 March after repairs costing 2.3 million euros."
+HEAD = "Riverside Council – Annual Report"
+
+
+def twelve_pages(path: Path) -> Path:
+    """A 12-page report with a running head and "Page n of 12" footers; the fact is the
+    first paragraph of page 7, so it is line 2 there (the head is line 1)."""
+    pages = [filler(n) for n in range(1, 13)]
+    pages[6] = [FACT, *pages[6]]
+    return write_pdf(path, pages, running_head=HEAD)

@@ -11,6 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from socketserver import TCPServer
+from typing import Any
 
 
 def free_port() -> int:
@@ -19,7 +20,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def stop_process(proc: subprocess.Popen[bytes], seconds: float) -> None:
+def stop_process(proc: subprocess.Popen[Any], seconds: float) -> None:
     """Ask a server to stop, and kill it if it has not within `seconds`."""
     if proc.poll() is not None:
         return
@@ -31,7 +32,7 @@ def stop_process(proc: subprocess.Popen[bytes], seconds: float) -> None:
         proc.wait(seconds)
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[Any], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:

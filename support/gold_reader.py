@@ -18,7 +18,7 @@ from typing import Any
 
 from evals.datasets import GoldQuestion
 from evals.metrics import normalize_answer
-from tests.support.openai_stub import Reply
+from support.openai_stub import Reply
 
 # One shown line of the prompt `qa.llm.build_messages` writes: "L3 [file.txt:21] text".
 _SHOWN = re.compile(r"^(L\d+) \[(.+?):(\d+)\] (.*)$")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def qa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -23,7 +23,7 @@ def run_qa(
 ) -> subprocess.CompletedProcess[str]:
     """`qa ARGS...` to completion, output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
+        [sys.executable, "-m", "ui.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -41,7 +41,7 @@ def start_qa(
     """`qa ARGS...` left running (a server, or a run a test will kill). A long-running server
     should write stderr to a file: an undrained pipe blocks it once the pipe is full."""
     return subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", *args],
+        [sys.executable, "-m", "ui.cli", *args],
         env=qa_env(env),
         stdout=stdout,
         stderr=stderr,
