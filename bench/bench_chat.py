@@ -17,6 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from evals.metrics import percentile as pct  # noqa: E402  (one definition for every report)
 from support.browser import browser_page  # noqa: E402
 from support.chat import ChatServer, ask  # noqa: E402
 
@@ -27,11 +28,6 @@ QUESTIONS = [
     "How many drones did Russia launch?",
     "What is the capital of Australia?",
 ]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q / 100))]
 
 
 def main() -> None:

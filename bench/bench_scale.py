@@ -23,13 +23,9 @@ sys.path.insert(0, str(REPO))
 
 from bench import synthetic  # noqa: E402
 from bench.synthetic import make_corpus  # noqa: E402
+from evals.metrics import percentile as pct  # noqa: E402  (one definition for every report)
 
 N_QUESTIONS = 40
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q / 100))]
 
 
 def questions(seed: int = 11) -> list[str]:

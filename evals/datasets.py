@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from qa import Turn, lookup_query  # the answerer's own history model and lookup
+
 __all__ = [
     "GoldCitation",
     "GoldQuestion",
@@ -43,13 +45,6 @@ class GoldCitation(BaseModel):
     page: int | None = None
 
 
-class Turn(BaseModel):
-    """An earlier exchange, for conversational questions that depend on context."""
-
-    question: str
-    answer: str
-
-
 class GoldQuestion(BaseModel):
     """One evaluation item; `answers` are aliases, any of which counts as correct."""
 
@@ -61,13 +56,9 @@ class GoldQuestion(BaseModel):
     history: list[Turn] = Field(default_factory=list)
 
     def retrieval_query(self) -> str:
-        """What retrieval is scored on, for our pipeline and the stock one alike: the question
-        as asked, plus the previous question and its answer for follow-ups (what the answerer
-        itself looks up)."""
-        if self.history:
-            last = self.history[-1]
-            return f"{self.question} {last.question} {last.answer}".strip()
-        return self.question
+        """What retrieval is scored on, for our pipeline and the stock one alike: what the
+        answerer itself looks up (a follow-up together with the turn before it)."""
+        return lookup_query(self.question, self.history)
 
 
 def _one_line(text: str) -> str:

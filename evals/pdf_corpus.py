@@ -23,7 +23,7 @@ from qa import Assistant, visual_lines
 _WORDS = re.compile(r"\w+")
 
 
-def _font() -> str:
+def font_path() -> str:
     """DejaVu Sans (Unicode), which matplotlib, a dependency, ships."""
     from matplotlib import font_manager
 
@@ -49,7 +49,7 @@ def write_pdfs(text_dir: Path, out_dir: Path) -> dict[str, str]:
     # the characters, so the warning says nothing about what is measured.
     logging.getLogger("fpdf").setLevel(logging.ERROR)
     out_dir.mkdir(parents=True, exist_ok=True)
-    font = _font()
+    font = font_path()
     names = {}
     for path in sorted(text_dir.glob("*.txt")):
         pdf = _Article()

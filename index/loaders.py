@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.errors import first_line
 from index.formats import LOADERS, UnreadableSource
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -151,8 +152,7 @@ def parse(raw: RawSource) -> LoadedText | Skipped:
     except UnreadableSource as err:
         return Skipped(str(raw.path), str(err))
     except Exception as err:  # a library's own failure on a hostile file
-        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-        return Skipped(str(raw.path), f"could not be read ({detail})")
+        return Skipped(str(raw.path), f"could not be read ({first_line(err)})")
     return LoadedText(
         source=raw.source,
         root=raw.root,

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from index.errors import first_line
 from qa.citing import cite
 from qa.reader import normalise
 from qa.retrieval import LineHit
@@ -301,7 +302,7 @@ def _describe(err: BaseException) -> str:
     chain = _chain(err)
     names = {type(e).__name__ for e in chain}
     text = " ".join(str(e) for e in chain).lower()
-    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    first = first_line(err)
     if "timeout" in " ".join(names).lower() or "timed out" in text:
         return "timed out"
     if "ConnectionRefusedError" in names or "connection refused" in text:

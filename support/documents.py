@@ -9,12 +9,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-
-def font_path() -> str:
-    """A Unicode TrueType font: DejaVu Sans, which matplotlib (a dependency) ships."""
-    from matplotlib import font_manager
-
-    return str(font_manager.findfont("DejaVu Sans", fallback_to_default=True))
+from evals.pdf_corpus import font_path
 
 
 class _Report(FPDF):

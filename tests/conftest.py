@@ -82,16 +82,21 @@ def llm_server() -> Iterator[ScriptedLLMServer]:
         yield server
 
 
-@pytest.fixture()
-def llm_assistant(seed_data_dir: Path, llm_server: ScriptedLLMServer):  # type: ignore[no-untyped-def]
-    """The assistant over seeds/ with the scripted endpoint as its LLM (2 s budget)."""
+def with_llm(corpus: Path, data_dir: Path, llm_server: ScriptedLLMServer):  # type: ignore[no-untyped-def]
+    """An assistant over `corpus` with the scripted endpoint as its LLM (2 s budget)."""
     from qa import Assistant
 
     return Assistant(
-        corpus=SEEDS,
-        data_dir=seed_data_dir,
+        corpus=corpus,
+        data_dir=data_dir,
         llm_model="openai/stub",
         llm_api_base=llm_server.url,
         llm_api_key="sk-test",
         llm_timeout=2.0,
     )
+
+
+@pytest.fixture()
+def llm_assistant(seed_data_dir: Path, llm_server: ScriptedLLMServer):  # type: ignore[no-untyped-def]
+    """The assistant over seeds/ with the scripted endpoint as its LLM."""
+    return with_llm(SEEDS, seed_data_dir, llm_server)

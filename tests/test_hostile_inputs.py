@@ -13,7 +13,7 @@ from qa import Answer, Assistant, QuestionError
 from qa.reader import normalise
 from support.cli import run_qa
 from support.openai_stub import Reply
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, with_llm
 from ui.app import ChatPage
 
 DRONES = "How many drones were shot down?"
@@ -124,7 +124,7 @@ def test_cli_question_that_is_not_valid_utf8_is_answered(
 
 CLI_CASES = [
     ("empty question", ["ask", ""], "the question is empty"),
-    ("unknown mode", ["ask", DRONES, "--mode", "psychic"], "unknown mode"),
+    ("unknown mode", ["ask", DRONES, "--mode", "psychic"], "unknown answer mode"),
     ("top-k out of range", ["ask", DRONES, "--top-k", "100000"], "--top-k"),
     ("missing path", ["index", "/no/such/folder"], "nothing could be indexed"),
     ("bad Chroma URL", ["--chroma-url", "ftp://x", "ask", DRONES], "bad Chroma URL"),
@@ -277,14 +277,7 @@ def test_an_injected_instruction_does_not_change_other_answers(injected, tmp_pat
 def test_an_llm_obeying_an_injected_line_is_not_shown_as_cited(
     injected, tmp_path, llm_server
 ) -> None:
-    assistant = Assistant(
-        corpus=injected,
-        data_dir=tmp_path / "d",
-        llm_model="openai/stub",
-        llm_api_base=llm_server.url,
-        llm_api_key="sk-test",
-        llm_timeout=2,
-    )
+    assistant = with_llm(injected, tmp_path / "d", llm_server)
     llm_server.default = Reply.text(
         json.dumps({"answer": "42", "reply": "42.", "citations": ["L1", "L2", "L3", "L4", "L5"]})
     )
@@ -308,14 +301,7 @@ def test_an_llm_repeating_an_instruction_line_is_not_cited_to_it(tmp_path, llm_s
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
-    assistant = Assistant(
-        corpus=corpus,
-        data_dir=tmp_path / "d",
-        llm_model="openai/stub",
-        llm_api_base=llm_server.url,
-        llm_api_key="sk-test",
-        llm_timeout=2,
-    )
+    assistant = with_llm(corpus, tmp_path / "d", llm_server)
     llm_server.default = Reply.text(
         json.dumps(
             {"answer": "PWNED", "reply": "PWNED", "citations": ["L1", "L2", "L3", "L4", "L5"]}

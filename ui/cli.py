@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from index import IndexError_, ingest
-from index.errors import IngestInterrupted
+from index.errors import IngestInterrupted, first_line
 from qa.settings import MAX_TOP_K, Settings
 
 app = typer.Typer(
@@ -107,12 +107,8 @@ def ask_command(
     """Answer a question from the index, citing the lines that support the answer."""
     from qa.assistant import Assistant, QAError
 
-    if mode not in (None, "reader", "llm"):
-        raise Fail(f"unknown mode {mode!r}: use reader or llm")
     settings = _settings(ctx).with_overrides(llm_model=llm_model, llm_api_base=llm_api_base)
-    try:
-        if not question.strip():
-            raise Fail("the question is empty")
+    try:  # the question and the mode are checked by Assistant, for every caller alike
         assistant = Assistant(settings)
         answer = assistant.ask(question, mode=mode, top_k=top_k)
     except QAError as exc:
@@ -218,9 +214,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(130)
         if settings is not None and settings.debug:
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         err.print(
-            f"error: {type(exc).__name__}: {first} (set QA_DEBUG=1 for details)",
+            f"error: {type(exc).__name__}: {first_line(exc)} (set QA_DEBUG=1 for details)",
             markup=False,
             highlight=False,
         )

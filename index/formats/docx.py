@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+from index.errors import first_line
 from index.formats.base import Extracted, UnreadableSource, expect
 
 # What a .docx may unpack to. Real documents are a few MB of XML; more is a zip bomb, which
@@ -45,8 +46,7 @@ def load(data: bytes) -> Extracted:
     except UnreadableSource:
         raise
     except Exception as err:  # python-docx and lxml raise many kinds on damaged XML
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UnreadableSource(f"not a readable Word file ({first})") from err
+        raise UnreadableSource(f"not a readable Word file ({first_line(err)})") from err
     return Extracted(lines=lines, encoding=None)
 
 

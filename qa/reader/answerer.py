@@ -52,7 +52,10 @@ class Reading:
 
 
 def normalise(text: str) -> str:
-    """Compare answers without case, punctuation, articles or thousands separators."""
+    """Compare answers without case, punctuation, articles or thousands separators.
+
+    Deliberately not `evals.metrics.normalize_answer`: the evaluation keeps the official SQuAD
+    normalisation, independent of whatever the answerer finds useful ("1,000" = "1000")."""
     text = text.lower().replace(",", "")
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())

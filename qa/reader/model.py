@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from index.errors import first_line
 from qa.reader.decode import Span, best_span
 from qa.reader.features import Featurizer, Question, Window, batch_arrays, load_tokenizer
 
@@ -55,7 +56,8 @@ class Calibration:
 
 
 def _broken(path: Path, err: BaseException | None = None) -> ReaderModelError:
-    reason = "missing" if not path.exists() else f"damaged ({str(err).splitlines()[0][:120]})"
+    detail = first_line(err)[:120] if err else "not a file"
+    reason = "missing" if not path.exists() else f"damaged ({detail})"
     return ReaderModelError(
         f"the reader model file {path} is {reason}; reinstall the package (pip install "
         "--force-reinstall qa-over-sources, or `make clean run` in a checkout)"
