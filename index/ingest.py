@@ -9,6 +9,7 @@ counts as complete only once all of it is stored; anything else found in the col
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +27,8 @@ from index.embeddings import make_embed_model
 from index.errors import IndexError_, IngestInterrupted, first_line
 from index.loaders import RawSource, Skipped, SourceFile, discover, parse, read_source
 from index.store import ChunkStore, DocEntry, open_store, writer_lock
+
+log = logging.getLogger(__name__)
 
 _EMBED_SLICE = 256
 _PROGRESS_MIN_CHUNKS = 200  # below this an ingest takes about a second: no bar
@@ -152,6 +155,7 @@ def ingest(
                             report.skipped.append(Skipped(raw.source, "no text (only blank lines)"))
                             continue
                         (report.changed if known is not None else report.new).append(raw.source)
+                        log.info("%s: %d chunks embedded", raw.source, first.embedded)
                         report.lines += int(first.metadata["doc_lines"])
                         report.chunks_embedded += first.embedded
                         current = None

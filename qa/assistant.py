@@ -6,6 +6,7 @@ CLI, the evaluation and users' scripts all get the same behaviour from the same 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -24,6 +25,8 @@ from qa.retrieval import HybridRetriever, LineHit
 from qa.settings import MAX_TOP_K, Settings
 from qa.text import terms
 from qa.types import NO_ANSWER, Answer, RetrievedLine, Timings
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 # Example questions are made from the opening lines of the first few documents: enough to
@@ -259,6 +262,13 @@ class Assistant:
             for piece in _pieces(answer.text):
                 yield piece
         done = time.perf_counter()
+        log.info(
+            "answered by %s in %.0f ms (retrieval %.0f ms): %r",
+            answer.mode,
+            (done - started) * 1000,
+            (retrieved - started) * 1000,
+            answer.answer or "(abstained)",
+        )
         answer.timings = Timings(
             retrieval_ms=(retrieved - started) * 1000,
             answer_ms=(done - retrieved) * 1000,

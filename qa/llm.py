@@ -10,6 +10,7 @@ is replaced by the reader's answer (or an abstention), and the reply says so. Fa
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from qa.retrieval import LineHit
 from qa.settings import Settings
 from qa.text import terms
 from qa.types import NO_ANSWER, Answer, Turn
+
+log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = """You answer questions using only the numbered source lines you are given.
 Reply with one JSON object and nothing else:
@@ -281,6 +284,7 @@ def _span(line: str, answer: str) -> tuple[int | None, int | None]:
 
 
 def _fallback(answer: Answer, notice: str) -> Answer:
+    log.info("LLM answer replaced by the reader's: %s", notice)
     out = answer.model_copy(deep=True)
     out.notice = f"{out.notice}; {notice}" if out.notice else notice
     out.mode = "reader"

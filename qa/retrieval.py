@@ -88,6 +88,18 @@ class KeywordIndex:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
+def fuse(*rankings: dict[tuple[str, int], int]) -> dict[tuple[str, int], float]:
+    """Reciprocal rank fusion of rankings (address -> 0-based rank): each ranking adds
+    1 / (RRF_K + rank + 1). Written out: llama-index's QueryFusionRetriever does the same but
+    runs its retrievers through an async event loop per query, which costs more than the
+    whole query here."""
+    fused: dict[tuple[str, int], float] = {}
+    for ranks in rankings:
+        for key, rank in ranks.items():
+            fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return fused
+
+
 class HybridRetriever:
     """Ranks lines for a question. The keyword index is rebuilt only when the collection's
     size changes (an ingest happened), so its cost is paid once, not per query."""
@@ -148,13 +160,8 @@ class HybridRetriever:
             hit.keyword = max(hit.keyword, score)
             keyword_rank.setdefault(key, len(keyword_rank))
 
-        # Reciprocal rank fusion, written out: llama-index's QueryFusionRetriever does the same
-        # but runs its retrievers through an async event loop per query, which costs more
-        # than the whole query here.
-        for key, hit in hits.items():
-            for ranks in (dense_rank, keyword_rank):
-                if key in ranks:
-                    hit.fused += 1.0 / (RRF_K + ranks[key] + 1)
+        for key, score in fuse(dense_rank, keyword_rank).items():
+            hits[key].fused = score
         ranked = sorted(hits.values(), key=lambda h: -h.fused)[:top_k]
         self._fill_text(ranked, keyword)
         for rank, hit in enumerate(ranked):

@@ -3,9 +3,11 @@ file if present); command-line flags override it through `Settings.with_override
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +53,21 @@ class Settings(BaseSettings):
     auth: str | None = None  # "user:password", required to bind a non-loopback address
 
     debug: bool = False
+    # What the product logs to stderr (standard `logging`; one logger per module): WARNING
+    # says only what went wrong behind a one-line message, INFO what each step did, DEBUG
+    # more. `qa --verbose` is INFO.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+    def configure_logging(self) -> None:
+        """Send the product's own log records to stderr at `log_level`. Libraries' loggers
+        are left as they are (some set themselves to DEBUG and would flood stderr)."""
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        for name in ("qa", "index", "ui", "evals"):
+            logger = logging.getLogger(name)
+            logger.handlers = [handler]
+            logger.setLevel(self.log_level)
+            logger.propagate = False
 
     @field_validator("data_dir", "corpus", mode="before")
     @classmethod

@@ -30,7 +30,15 @@ def test_ask_json_prints_exactly_one_object_with_the_contract_fields(tmp_path, s
     assert data["answer"] == "88" and data["abstained"] is False and data["mode"] == "reader"
     assert 0 <= data["confidence"] <= 1
     for c in data["citations"]:
-        assert set(c) == {"source", "line_start", "line_end", "quote", "span_start", "span_end"}
+        assert set(c) == {
+            "source",
+            "page",
+            "line_start",
+            "line_end",
+            "quote",
+            "span_start",
+            "span_end",
+        }
         assert c["quote"][c["span_start"] : c["span_end"]] == "88"
 
 
@@ -98,3 +106,21 @@ def test_ask_builds_the_index_on_first_use(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["answer"] == "88"
+
+
+def test_a_quiet_run_logs_nothing_and_verbose_logs_each_step(tmp_path, seed_data_dir) -> None:
+    env = {"QA_DATA_DIR": str(seed_data_dir)}
+    quiet = run_qa("ask", "How many drones were shot down?", cwd=tmp_path, env=env)
+    verbose = run_qa("--verbose", "ask", "How many drones were shot down?", cwd=tmp_path, env=env)
+    assert " INFO " not in quiet.stderr
+    assert "INFO qa.assistant: answered by reader" in verbose.stderr, verbose.stderr
+    assert "INFO qa.reader.model: reader model loaded" in verbose.stderr
+    assert quiet.stdout == verbose.stdout  # logging goes to stderr only
+
+
+def test_the_log_level_is_a_setting(tmp_path, seed_data_dir) -> None:
+    env = {"QA_DATA_DIR": str(seed_data_dir), "QA_LOG_LEVEL": "INFO"}
+    result = run_qa("ask", "How many drones were shot down?", cwd=tmp_path, env=env)
+    assert "INFO qa.assistant: answered by reader" in result.stderr
+    bad = run_qa("ask", "x", cwd=tmp_path, env={**env, "QA_LOG_LEVEL": "LOUD"})
+    assert bad.returncode == 1 and "invalid log_level" in bad.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import ipaddress
+import logging
 import re
 import shutil
 import string
@@ -26,6 +27,8 @@ from urllib.parse import quote
 import gradio as gr
 
 from qa import SUPPORTED_TYPES, Answer, Assistant, Citation, QAError, Settings
+
+log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = SUPPORTED_TYPES
 UPLOAD_NAMES = ", ".join(UPLOAD_TYPES)
@@ -263,7 +266,8 @@ class ChatPage:
         except QAError as err:
             history[-1] = {"role": "assistant", "content": _notice(f"⚠️ {err}")}
             yield history, ""
-        except Exception as err:  # a page must never show a traceback
+        except Exception as err:  # a page must never show a traceback; the log keeps it
+            log.exception("answering %r failed", question)
             history[-1] = {"role": "assistant", "content": _notice(f"⚠️ unexpected error: {err}")}
             yield history, ""
 

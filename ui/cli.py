@@ -6,6 +6,7 @@ Heavy libraries (litellm, gradio) are imported inside the commands that need the
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,8 @@ from rich.console import Console
 from index import IndexError_, ingest
 from index.errors import IngestInterrupted, first_line
 from qa.settings import MAX_TOP_K, Settings
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     add_completion=False,
@@ -49,11 +52,19 @@ def _global(
     embed_model: Annotated[
         str | None, typer.Option(help="Embedding model: local default or a litellm name.")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what each step does (QA_LOG_LEVEL=INFO).")
+    ] = False,
 ) -> None:
     base = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
     ctx.obj = base.with_overrides(
-        data_dir=data_dir, chroma_url=chroma_url, collection=collection, embed_model=embed_model
+        data_dir=data_dir,
+        chroma_url=chroma_url,
+        collection=collection,
+        embed_model=embed_model,
+        log_level="INFO" if verbose and base.log_level != "DEBUG" else None,
     )
+    ctx.obj.configure_logging()
 
 
 @app.command("index")
@@ -214,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(130)
         if settings is not None and settings.debug:
             raise
+        log.debug("unexpected error", exc_info=exc)
         err.print(
             f"error: {type(exc).__name__}: {first_line(exc)} (set QA_DEBUG=1 for details)",
             markup=False,

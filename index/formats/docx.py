@@ -1,8 +1,8 @@
 """Word documents (.docx, via python-docx): one paragraph a line, and each table row a line.
 
 A table's first row is taken as its header, and each later row is written with it, as
-"City: Kyiv; Drones: 273": the row stays one citable fact, and the reader (trained on prose)
-finds "273" when asked about drones over Kyiv, which it does not in a bare "Kyiv | 273".
+"Town: Lyon; Visitors: 4,200": the row stays one citable fact, and the reader (trained on
+prose) finds "4,200" when asked about visitors to Lyon, which it does not in "Lyon | 4,200".
 """
 
 from __future__ import annotations

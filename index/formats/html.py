@@ -1,5 +1,5 @@
 """Saved web pages: the readable text, one block (heading, paragraph, list item, table row)
-a line, without scripts, styles or the page's navigation chrome.
+a line, without scripts, styles or the page's navigation clutter.
 
 selectolax (the Lexbor engine) parses; it was chosen by measurement over BeautifulSoup: a
 20 MB page parses in well under a second. The walk that turns elements into lines is
@@ -19,8 +19,8 @@ DROPPED = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "head",
     "nav", "aside", "form", "button", "select", "dialog",
 )  # fmt: skip
-# A page's own header and footer are chrome; an article's (its title, its byline) are not.
-CHROME_UNLESS_IN_ARTICLE = ("header", "footer")
+# A page's own header and footer are clutter; an article's (its title, its byline) are not.
+FURNITURE_UNLESS_IN_ARTICLE = ("header", "footer")
 # Elements that start a new line.
 BLOCKS = frozenset((
     "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt",
@@ -37,10 +37,10 @@ def load(data: bytes) -> Extracted:
     tree = LexborHTMLParser(text)
     for node in tree.css(", ".join(t for t in DROPPED if t != "head")):
         node.decompose()
-    for node in tree.css(", ".join(CHROME_UNLESS_IN_ARTICLE)):
+    for node in tree.css(", ".join(FURNITURE_UNLESS_IN_ARTICLE)):
         if not _inside(node, ("article", "main")):
             node.decompose()
-    # role="navigation" and hidden elements are chrome too, whatever their tag.
+    # role="navigation" and hidden elements are clutter too, whatever their tag.
     for node in tree.css('[role="navigation"], [hidden], [aria-hidden="true"]'):
         node.decompose()
     lines: list[str] = []

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import numpy as np
 from index.errors import first_line
 from qa.reader.decode import Span, best_span
 from qa.reader.features import Featurizer, Question, Window, batch_arrays, load_tokenizer
+
+log = logging.getLogger(__name__)
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 MODEL_FILE = "reader.onnx"
@@ -95,11 +99,16 @@ class ReaderModel:
                 return
             if self._error is not None:
                 raise self._error
+            started = time.perf_counter()
             try:
                 self._featurizer, self._calibration, self._session = self._open()
             except ReaderModelError as err:
+                log.debug("%s", err)
                 self._error = err
                 raise
+            log.info(
+                "reader model loaded from %s in %.2f s", self.folder, time.perf_counter() - started
+            )
 
     def _open(self) -> tuple[Featurizer, Calibration, Any]:
         import onnxruntime as ort
