@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TRAIN_VENV  ?= .venv-train
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
-.PHONY: run test lint browser bench clean train-reader test-training
+.PHONY: run test test-fast lint browser bench clean train-reader test-training
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,6 +33,11 @@ browser:
 
 test: lint browser
 	$(VENV)/bin/pytest
+
+# While working: lint, then everything but the browser, end-to-end and slow tests
+# (tests/conftest.py marks them by what they do).
+test-fast: lint
+	$(VENV)/bin/pytest -m "not browser and not e2e and not slow" -q
 
 bench: $(STAMP) browser
 	$(PY) bench/bench_index.py

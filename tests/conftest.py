@@ -4,6 +4,7 @@ address fails the test that made it."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
@@ -100,3 +101,25 @@ def with_llm(corpus: Path, data_dir: Path, llm_server: ScriptedLLMServer):  # ty
 def llm_assistant(seed_data_dir: Path, llm_server: ScriptedLLMServer):  # type: ignore[no-untyped-def]
     """The assistant over seeds/ with the scripted endpoint as its LLM."""
     return with_llm(SEEDS, seed_data_dir, llm_server)
+
+
+# -- markers -----------------------------------------------------------------------------
+# Set by what a test does rather than by hand, so that no test can forget its marker:
+# `browser` drives Chromium, `e2e` runs the `qa` command or a server process, `slow` is a
+# whole evaluation or a fault injected into a long run. `make test-fast` runs the rest.
+SERVER_FIXTURES = {"chat", "client", "notes", "shelf", "pdf_report", "chroma_server", "llm"}
+SLOW_MODULES = {"test_eval_script", "test_faults", "test_training"}
+RUNS_A_PROCESS = ("run_qa(", "start_qa(", "ChatServer(", "subprocess.", "run_module(")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function else ""
+        if "browser_page(" in source:
+            item.add_marker(pytest.mark.browser)
+        uses = set(getattr(item, "fixturenames", ()))
+        if any(s in source for s in RUNS_A_PROCESS) or uses & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
