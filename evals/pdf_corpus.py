@@ -61,7 +61,7 @@ def write_pdfs(text_dir: Path, out_dir: Path) -> dict[str, str]:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
-                pdf.ln(3)
+                pdf.ln(4)
         name = f"{path.stem}.pdf"
         pdf.output(str(out_dir / name))
         names[path.name] = name

@@ -104,7 +104,7 @@ class Assistant:
                     + (f" ({reasons})" if reasons else "")
                 )
             self.store = open_store(self._config)
-        self.retriever = HybridRetriever(self.store, self._embed)
+        self.retriever = HybridRetriever(self.store, self._embed, self.settings.retrieval)
         self.reader = ReaderAnswerer(self._reader_model)
         self._llm = None
         if self.settings.llm_model:

@@ -1,5 +1,5 @@
-"""Hybrid retrieval down to single lines: dense (the index's embeddings in Chroma, queried
-through llama-index's vector store) plus keyword (BM25 via bm25s), fused by rank."""
+"""Retrieval down to single lines: rankers (dense: the index's embeddings in Chroma, queried
+through llama-index's vector store; keyword: BM25 via bm25s), composed by rank fusion."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import bm25s
 import numpy as np
@@ -88,7 +89,10 @@ class KeywordIndex:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
-def fuse(*rankings: dict[tuple[str, int], int]) -> dict[tuple[str, int], float]:
+Address = tuple[str, int]  # (source, line)
+
+
+def fuse(*rankings: dict[Address, int]) -> dict[Address, float]:
     """Reciprocal rank fusion of rankings (address -> 0-based rank): each ranking adds
     1 / (RRF_K + rank + 1). Written out: llama-index's QueryFusionRetriever does the same but
     runs its retrievers through an async event loop per query, which costs more than the
@@ -100,13 +104,69 @@ def fuse(*rankings: dict[tuple[str, int], int]) -> dict[tuple[str, int], float]:
     return fused
 
 
-class HybridRetriever:
-    """Ranks lines for a question. The keyword index is rebuilt only when the collection's
-    size changes (an ingest happened), so its cost is paid once, not per query."""
+class Ranker(Protocol):
+    """One way of ranking lines for a query: the best `depth` addresses, best first, each
+    with its own score. Rankers are fused, never used alone by the answerer."""
+
+    name: str
+
+    def rank(self, query: str, depth: int, lines: KeywordIndex) -> list[tuple[Address, float]]: ...
+
+
+class DenseRanker:
+    """The index's embeddings in Chroma, queried through llama-index's vector store; the
+    score is the cosine similarity to the question."""
+
+    name = "dense"
 
     def __init__(self, store: ChunkStore, embed_model: BaseEmbedding) -> None:
         self.store = store
         self.embed_model = embed_model
+
+    def rank(self, query: str, depth: int, lines: KeywordIndex) -> list[tuple[Address, float]]:
+        vector = self.embed_model.get_query_embedding(query)
+        found = self.store.vector_store.query(
+            VectorStoreQuery(query_embedding=vector, similarity_top_k=min(depth, lines.n_docs))
+        )
+        best: dict[Address, float] = {}
+        for node, sim in zip(found.nodes or [], found.similarities or [], strict=False):
+            key = (str(node.metadata["source"]), int(node.metadata["line_start"]))
+            # ChromaVectorStore reports exp(-distance); cosine distance = 1 - cosine.
+            best.setdefault(key, 1.0 + float(np.log(max(sim, 1e-12))))  # a line's best piece
+        return list(best.items())
+
+
+class KeywordRanker:
+    """BM25 (bm25s) over every chunk; the score is the chunk's BM25 score."""
+
+    name = "keyword"
+
+    def rank(self, query: str, depth: int, lines: KeywordIndex) -> list[tuple[Address, float]]:
+        best: dict[Address, float] = {}
+        for doc, score in lines.search(terms(query), depth):
+            best.setdefault(lines.addresses[doc], score)
+        return list(best.items())
+
+
+RANKERS = {"hybrid": ("dense", "keyword"), "dense": ("dense",), "keyword": ("keyword",)}
+
+
+class HybridRetriever:
+    """Ranks lines for a question by fusing rankers (dense and keyword unless told
+    otherwise: `Settings.retrieval`). The keyword index, which also holds every line's text
+    for the rankers and the reader, is rebuilt only when the collection's size changes (an
+    ingest happened), so its cost is paid once, not per query."""
+
+    def __init__(self, store: ChunkStore, embed_model: BaseEmbedding, kind: str = "hybrid") -> None:
+        if kind not in RANKERS:
+            raise ValueError(f"unknown retrieval {kind!r}: use {', '.join(RANKERS)}")
+        self.store = store
+        self.embed_model = embed_model
+        every: dict[str, Ranker] = {
+            "dense": DenseRanker(store, embed_model),
+            "keyword": KeywordRanker(),
+        }
+        self.rankers = [every[name] for name in RANKERS[kind]]
         self._keyword: KeywordIndex | None = None
         self._keyword_count = -1
         self._checked = 0.0
@@ -136,37 +196,23 @@ class HybridRetriever:
         """The best `top_k` lines, best first. A line split into several chunks is one hit."""
         depth = max(top_k * 4, 20)
         keyword = self.keyword_index()
-        hits: dict[tuple[str, int], LineHit] = {}
         if keyword.n_docs == 0:
             return []
-
-        vector = self.embed_model.get_query_embedding(query)
-        dense = self.store.vector_store.query(
-            VectorStoreQuery(query_embedding=vector, similarity_top_k=min(depth, keyword.n_docs))
-        )
-        dense_rank: dict[tuple[str, int], int] = {}
-        for node, sim in zip(dense.nodes or [], dense.similarities or [], strict=False):
-            key = (str(node.metadata["source"]), int(node.metadata["line_start"]))
-            # ChromaVectorStore reports exp(-distance); cosine distance = 1 - cosine.
-            cosine = 1.0 + float(np.log(max(sim, 1e-12)))
-            hit = hits.setdefault(key, LineHit(key[0], key[1], ""))
-            hit.dense = max(hit.dense, cosine)
-            dense_rank.setdefault(key, len(dense_rank))
-
-        keyword_rank: dict[tuple[str, int], int] = {}
-        for doc, score in keyword.search(terms(query), depth):
-            key = keyword.addresses[doc]
-            hit = hits.setdefault(key, LineHit(key[0], key[1], ""))
-            hit.keyword = max(hit.keyword, score)
-            keyword_rank.setdefault(key, len(keyword_rank))
-
-        for key, score in fuse(dense_rank, keyword_rank).items():
+        hits: dict[Address, LineHit] = {}
+        rankings: list[dict[Address, int]] = []
+        for ranker in self.rankers:
+            ranked = ranker.rank(query, depth, keyword)
+            rankings.append({key: i for i, (key, _) in enumerate(ranked)})
+            for key, score in ranked:
+                hit = hits.setdefault(key, LineHit(key[0], key[1], ""))
+                setattr(hit, ranker.name, score)
+        for key, score in fuse(*rankings).items():
             hits[key].fused = score
-        ranked = sorted(hits.values(), key=lambda h: -h.fused)[:top_k]
-        self._fill_text(ranked, keyword)
-        for rank, hit in enumerate(ranked):
+        ranked_hits = sorted(hits.values(), key=lambda h: -h.fused)[:top_k]
+        self._fill_text(ranked_hits, keyword)
+        for rank, hit in enumerate(ranked_hits):
             hit.rank = rank
-        return ranked
+        return ranked_hits
 
     def _fill_text(self, hits: list[LineHit], keyword: KeywordIndex) -> None:
         """Whole line texts: a long line's pieces are joined back together."""

@@ -31,8 +31,11 @@ class Settings(BaseSettings):
     embed_api_base: str | None = None
     embed_api_key: str | None = None
     chunk_size: int = Field(default=200, ge=16, le=8192)
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)  # texts per embedding call
 
     # answering
+    # How lines are ranked: dense and keyword rankings fused (hybrid), or one of them alone.
+    retrieval: Literal["hybrid", "dense", "keyword"] = "hybrid"
     top_k: int = Field(default=8, ge=1, le=MAX_TOP_K)  # lines the reader reads
     # Lines shown to an LLM. More than the reader reads: a model reads a line
     # that words the question differently as easily as one that repeats it, and with 8
@@ -51,6 +54,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=0, le=65535)
     auth: str | None = None  # "user:password", required to bind a non-loopback address
+    upload_max_mb: int = Field(default=5, ge=1, le=50)  # per uploaded file
+    # Questions the page answers at once; the rest wait in order. Answering is CPU-bound: on
+    # 2 cores more than a few only slows every reply (docs/benchmarks.md).
+    answers_at_once: int = Field(default=4, ge=1, le=64)
 
     debug: bool = False
     # What the product logs to stderr (standard `logging`; one logger per module): WARNING
@@ -107,4 +114,5 @@ class Settings(BaseSettings):
             embed_api_base=self.embed_api_base,
             embed_api_key=self.embed_api_key,
             chunk_size=self.chunk_size,
+            embed_batch_size=self.embed_batch_size,
         )

@@ -209,3 +209,14 @@ def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> Non
 def test_it_declines_what_a_new_corpus_does_not_say(town: Assistant) -> None:
     answer = town.ask("What is the name of the local football club?")
     assert answer.abstained and not answer.citations
+
+
+def test_retrieval_is_a_setting_and_each_ranker_alone_still_finds_the_drone_lines(
+    seed_data_dir,
+) -> None:
+    from qa import Assistant
+
+    for kind in ("dense", "keyword", "hybrid"):
+        assistant = Assistant(corpus=SEEDS, data_dir=seed_data_dir, retrieval=kind)
+        found = {(r.source, r.line) for r in assistant.retrieve("How many drones were shot down?")}
+        assert ("002_1673a907b0920f4c.txt", 29) in found, kind

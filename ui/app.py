@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = SUPPORTED_TYPES
 UPLOAD_NAMES = ", ".join(UPLOAD_TYPES)
-MAX_UPLOAD_MB = 5
 # The empty chat names this many documents and counts the rest.
 WELCOME_DOCUMENTS = 8
 # file:line or file:start-end, optionally with the answer's character span in the line
@@ -389,8 +388,9 @@ class ChatPage:
             if path.suffix.lower() not in UPLOAD_TYPES:
                 messages.append(f"{name}: not a supported file ({UPLOAD_NAMES})")
                 continue
-            if path.stat().st_size > MAX_UPLOAD_MB * 2**20:
-                messages.append(f"{name}: larger than {MAX_UPLOAD_MB} MB")
+            limit = self.assistant.settings.upload_max_mb
+            if path.stat().st_size > limit * 2**20:
+                messages.append(f"{name}: larger than {limit} MB")
                 continue
             target = self.upload_dir / name
             if name in known and not target.exists():
@@ -519,7 +519,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                     # No file_types: Gradio would refuse another type with an error on every
                     # output of the upload; `upload` says which file was refused and why.
                     files = gr.File(
-                        label=f"{UPLOAD_NAMES}, up to {MAX_UPLOAD_MB} MB each",
+                        label=f"{UPLOAD_NAMES}, up to {assistant.settings.upload_max_mb} MB each",
                         file_count="multiple",
                         elem_id="qa-upload",
                     )
@@ -603,16 +603,16 @@ def launch(
     credentials = check_binding(settings.host, settings.auth)
     assistant = Assistant(settings, notify=say)
     app = build_app(assistant, settings.data_dir / "uploads")
-    # A few questions at once: answering is CPU-bound on two cores, so more parallel work
-    # only makes every reply slower; the queue keeps the rest waiting in order.
-    app.queue(default_concurrency_limit=4, max_size=256)
+    # A few questions at once (Settings.answers_at_once): answering is CPU-bound, so more
+    # parallel work only makes every reply slower; the queue keeps the rest waiting in order.
+    app.queue(default_concurrency_limit=settings.answers_at_once, max_size=256)
     say(f"serving on http://{settings.host}:{settings.port}")
     return app.launch(
         server_name=settings.host,
         server_port=settings.port,
         share=False,
         auth=credentials,
-        max_file_size=f"{MAX_UPLOAD_MB}mb",
+        max_file_size=f"{settings.upload_max_mb}mb",
         prevent_thread_lock=not block,
         quiet=True,
         footer_links=["api"],

@@ -2,9 +2,10 @@
 page here, some 20 times faster than pdfplumber on the same file).
 
 Each page's text runs are grouped into the visual lines a reader sees and numbered from 1 on
-that page. Lines are then joined into paragraphs, the unit that is indexed: a paragraph
-ends at a wider gap between lines, after a short line ending a sentence, or at a page break
-after a finished sentence. A word hyphenated across a line break is mended ("recon-" +
+that page. Lines are then joined into paragraphs, the unit that is indexed: a paragraph ends
+at a wider step between lines, after a sentence that ends a line early (the next word would
+have fitted), or at a page break after a finished sentence; a double-spaced text is read a
+printed line a paragraph. A word hyphenated across a line break is mended ("recon-" +
 "struction" -> "reconstruction"). Running headers and footers (the same line at the top or
 bottom of most pages, page numbers aside) keep their line numbers but are not indexed: they
 would otherwise be a paragraph of every page. Written by hand: PDF libraries give lines or
@@ -144,9 +145,10 @@ def _paragraphs(pages: list[list[VisualLine]]) -> list[tuple[str, list[Anchor]]]
     previous: VisualLine | None = None
     for page in pages:
         pitch = _typical_pitch(page)
+        height = statistics.median([ln.height for ln in page]) if page else 0.0
         width = max((line.right for line in page), default=0.0)
         for line in page:
-            if previous is not None and _breaks(previous, line, pitch, width, len(text)):
+            if previous is not None and _breaks(previous, line, pitch, height, width, len(text)):
                 out.append((text, anchors))
                 text, anchors = "", []
             if text and _HYPHEN_BREAK.search(text) and line.text[:1].islower():
@@ -166,16 +168,34 @@ def _typical_pitch(page: list[VisualLine]) -> float:
     return statistics.median(gaps) if gaps else 0.0
 
 
-def _breaks(previous: VisualLine, line: VisualLine, pitch: float, width: float, size: int) -> bool:
+def _breaks(
+    previous: VisualLine, line: VisualLine, pitch: float, height: float, width: float, size: int
+) -> bool:
     """Whether `line` starts a new paragraph after `previous`."""
     if size >= MAX_PARAGRAPH_CHARS:
         return True
     finished = bool(_SENTENCE_END.search(previous.text))
     if line.page != previous.page:
         return finished
-    if pitch and previous.top - line.top > 1.4 * pitch:
+    # A wider step down than the page's usual line spacing, or than 2.4 times the glyphs'
+    # height (body text steps about 1.6 times it; this also parts one-line paragraphs,
+    # whose spacing is the page's usual one). Tops and bottoms move with ascenders and
+    # descenders: the smaller step is the truer.
+    step = min(previous.top - line.top, previous.bottom - line.bottom)
+    if pitch and step > 1.4 * pitch:
+        return True
+    if height and step > 2.4 * height:
         return True
     if line.top > previous.top:  # back up the page: a new column or a text box
         return True
-    short = width > 0 and previous.right < 0.8 * width
-    return short and finished
+    return finished and _ended_early(previous, line, width)
+
+
+def _ended_early(previous: VisualLine, line: VisualLine, right_edge: float) -> bool:
+    """Whether the next line's first word would have fitted on `previous`: then the line
+    was ended on purpose, not wrapped (the test typesetters apply)."""
+    words = line.text.split()
+    if not words or not previous.text:
+        return False
+    per_char = (previous.right - previous.left) / len(previous.text)
+    return right_edge - previous.right > per_char * (len(words[0]) + 1)
