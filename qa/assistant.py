@@ -7,7 +7,6 @@ CLI, the evaluation and users' scripts all get the same behaviour from the same 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,10 +16,11 @@ from index import CollectionMissingError, IndexError_, IngestReport, StoredLine,
 from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
 from index.errors import first_line
 from index.layout import Anchor, visual_lines
+from qa.answerers import Answerer, AnswerError, ReaderReplies
 from qa.citing import cite
 from qa.conversation import SURROGATES, HistoryLike, lookup_query, turns
 from qa.examples import example_questions
-from qa.reader import ReaderAnswerer, ReaderModel, ReaderModelError, Reading
+from qa.reader import ReaderAnswerer, ReaderModel
 from qa.retrieval import HybridRetriever, LineHit
 from qa.settings import MAX_TOP_K, Settings
 from qa.text import terms
@@ -106,6 +106,7 @@ class Assistant:
             self.store = open_store(self._config)
         self.retriever = HybridRetriever(self.store, self._embed, self.settings.retrieval)
         self.reader = ReaderAnswerer(self._reader_model)
+        self.reader_replies = ReaderReplies(self.reader, self.retriever.neighbours)
         self._llm = None
         if self.settings.llm_model:
             from qa.llm import LLMAnswerer
@@ -248,19 +249,25 @@ class Assistant:
                 abstained=True,
                 notice=_join(notice, "the question has no words to look up"),
             )
-        elif use_llm and self._llm is not None:
-            fallback = self._read(text, hits[:reads], None)
-            for piece in self._llm.stream(text, hits[:k], earlier, fallback=fallback):
-                if isinstance(piece, Answer):
-                    answer = piece
-                else:
-                    yield piece
-            answer = answer or fallback  # the answerer always ends with an Answer
-            answer.notice = _join(notice, answer.notice)
         else:
-            answer = self._read(text, hits[:reads], notice)
-            for piece in _pieces(answer.text):
-                yield piece
+            # The LLM, when there is one and it is asked for, with the reader's answer as its
+            # fallback; otherwise the reader.
+            answerer: Answerer = self.reader_replies
+            shown, fallback = hits[:reads], None
+            if use_llm and self._llm is not None:
+                answerer, shown = self._llm, hits[:k]
+                fallback = self._read(text, hits[:reads], None)
+            try:
+                for piece in answerer.stream(text, shown, earlier, fallback=fallback):
+                    if isinstance(piece, Answer):
+                        answer = piece
+                    else:
+                        yield piece
+            except AnswerError as err:
+                raise QAError(str(err)) from err
+            answer = answer or fallback  # an answerer always ends with an Answer
+            assert answer is not None
+            answer.notice = _join(notice, answer.notice)
         done = time.perf_counter()
         log.info(
             "answered by %s in %.0f ms (retrieval %.0f ms): %r",
@@ -308,41 +315,11 @@ class Assistant:
 
     def _read(self, question: str, hits: list[LineHit], notice: str | None) -> Answer:
         try:
-            reading = self.reader.answer(question, hits, self.retriever.neighbours)
-        except ReaderModelError as err:
+            answer = self.reader_replies.answer(question, hits)
+        except AnswerError as err:
             raise QAError(str(err)) from err
-        if reading.question_cut:
-            notice = _join(notice, "the question was too long for the reader; it read the start")
-        return _reading_reply(question, reading, notice)
-
-
-def _reading_reply(question: str, reading: Reading, notice: str | None) -> Answer:
-    confidence = round(reading.confidence, 3)
-    if reading.abstained:
-        return Answer(
-            question=question, text=NO_ANSWER, abstained=True, notice=notice, confidence=confidence
-        )
-    citations = [
-        cite(line.hit, *((line.span.start, line.span.end) if line.span else (None, None)))
-        for line in reading.cited
-    ]
-    quoted = "\n".join(f"“{c.quote}” ({c.label})" for c in citations)
-    return Answer(
-        question=question,
-        answer=reading.answer,
-        text=f"{reading.answer}\n\n{quoted}",
-        citations=citations,
-        notice=notice,
-        confidence=confidence,
-    )
-
-
-def _pieces(text: str, words: int = 6) -> Iterator[str]:
-    """Stream a finished reply a few words at a time: every caller renders the same way, and
-    a page redraws a handful of times rather than once per word."""
-    tokens = re.findall(r"\S+\s*|\s+", text)
-    for start in range(0, len(tokens), words):
-        yield "".join(tokens[start : start + words])
+        answer.notice = _join(notice, answer.notice)
+        return answer
 
 
 def _join(first: str | None, second: str | None) -> str | None:

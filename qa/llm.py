@@ -221,9 +221,18 @@ class LLMAnswerer:
                 yield str(content)
 
     def stream(
-        self, question: str, hits: list[LineHit], history: list[Turn], *, fallback: Answer
+        self,
+        question: str,
+        hits: list[LineHit],
+        history: list[Turn],
+        *,
+        fallback: Answer | None = None,
     ) -> Iterator[str | Answer]:
-        """Yield the reply as it arrives, then the verified `Answer`."""
+        """Yield the reply as it arrives, then the verified `Answer`; `fallback` (the reader's
+        answer, which `Assistant` always gives) replaces an answer the model could not give
+        or support."""
+        if fallback is None:
+            raise ValueError("the LLM answerer needs the reader's answer as its fallback")
         messages = build_messages(question, hits, history)
         error = ""
         # One budget for both attempts: a user waits at most the configured timeout for the

@@ -25,6 +25,8 @@ from support.openai_stub import ScriptedLLMServer  # noqa: E402
 from support.servers import ChromaServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+# The fields of a citation in the answer contract (the API, --json, the page's /answer).
+CITATION_FIELDS = {"source", "page", "line_start", "line_end", "quote", "span_start", "span_end"}
 SEEDS = REPO / "seeds"
 ARTIFACTS = REPO / "test-artifacts"
 

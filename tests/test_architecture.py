@@ -56,3 +56,20 @@ def test_the_allowed_imports_have_no_cycle() -> None:
         )
 
     assert not [p for p in ALLOWED if reaches(p, p)]
+
+
+def test_every_link_in_the_readme_and_docs_resolves_inside_the_repository() -> None:
+    import re
+
+    pages = [REPO / "README.md", REPO / "CHANGELOG.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        prose = re.sub(r"`[^`]*`", "", page.read_text(encoding="utf-8"))  # code is not a link
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", prose):
+            if re.match(r"[a-z]+://", target):
+                broken.append((page.name, target, "points outside the repository"))
+            elif not (page.parent / target).resolve().is_relative_to(REPO):
+                broken.append((page.name, target, "outside the repository"))
+            elif not (page.parent / target).exists():
+                broken.append((page.name, target, "missing"))
+    assert not broken

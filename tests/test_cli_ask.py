@@ -7,7 +7,7 @@ import subprocess
 
 from support.cli import run_qa
 from support.servers import free_port
-from tests.conftest import SEEDS
+from tests.conftest import CITATION_FIELDS, SEEDS
 
 DRONES = "How many drones were shot down?"
 
@@ -30,15 +30,7 @@ def test_ask_json_prints_exactly_one_object_with_the_contract_fields(tmp_path, s
     assert data["answer"] == "88" and data["abstained"] is False and data["mode"] == "reader"
     assert 0 <= data["confidence"] <= 1
     for c in data["citations"]:
-        assert set(c) == {
-            "source",
-            "page",
-            "line_start",
-            "line_end",
-            "quote",
-            "span_start",
-            "span_end",
-        }
+        assert set(c) == CITATION_FIELDS
         assert c["quote"][c["span_start"] : c["span_end"]] == "88"
 
 

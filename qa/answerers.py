@@ -1,0 +1,93 @@
+"""What `Assistant` composes to answer: an `Answerer` turns a question and the lines
+retrieval found into a streamed reply that ends with an `Answer`. The reader is one (the
+default, and every LLM answer's fallback); `qa.llm.LLMAnswerer` is the other."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Protocol
+
+from qa.citing import cite
+from qa.reader import ReaderAnswerer, ReaderModelError, Reading
+from qa.reader.answerer import Neighbours
+from qa.retrieval import LineHit
+from qa.types import NO_ANSWER, Answer, Turn
+
+
+class AnswerError(Exception):
+    """An answerer that cannot answer at all (a broken model file): one line for the user."""
+
+
+class Answerer(Protocol):
+    # Each answerer repeats this signature: that is what implementing the protocol means.
+    def stream(
+        self,
+        question: str,
+        hits: list[LineHit],
+        history: list[Turn],
+        *,
+        fallback: Answer | None = None,
+    ) -> Iterator[str | Answer]:
+        """Pieces of the reply as they are ready, then the complete `Answer`."""
+        ...
+
+
+class ReaderReplies:
+    """The trained reader as an answerer: it reads each line (with its neighbours) and
+    answers with the span it trusts most, citing the lines that hold it."""
+
+    def __init__(self, reader: ReaderAnswerer, neighbours: Neighbours) -> None:
+        self.reader = reader
+        self.neighbours = neighbours
+
+    def answer(self, question: str, hits: list[LineHit]) -> Answer:
+        try:
+            reading = self.reader.answer(question, hits, self.neighbours)
+        except ReaderModelError as err:
+            raise AnswerError(str(err)) from err
+        notice = "the question was too long for the reader; it read the start"
+        return reply(question, reading, notice if reading.question_cut else None)
+
+    def stream(
+        self,
+        question: str,
+        hits: list[LineHit],
+        history: list[Turn],
+        *,
+        fallback: Answer | None = None,
+    ) -> Iterator[str | Answer]:
+        answer = self.answer(question, hits)
+        yield from pieces(answer.text)
+        yield answer
+
+
+def reply(question: str, reading: Reading, notice: str | None) -> Answer:
+    """A reading as the answer contract: the span, each cited line (a paged document's page
+    and printed line), and the reader's confidence."""
+    confidence = round(reading.confidence, 3)
+    if reading.abstained:
+        return Answer(
+            question=question, text=NO_ANSWER, abstained=True, notice=notice, confidence=confidence
+        )
+    citations = [
+        cite(line.hit, *((line.span.start, line.span.end) if line.span else (None, None)))
+        for line in reading.cited
+    ]
+    quoted = "\n".join(f"“{c.quote}” ({c.label})" for c in citations)
+    return Answer(
+        question=question,
+        answer=reading.answer,
+        text=f"{reading.answer}\n\n{quoted}",
+        citations=citations,
+        notice=notice,
+        confidence=confidence,
+    )
+
+
+def pieces(text: str, words: int = 6) -> Iterator[str]:
+    """Stream a finished reply a few words at a time: every caller renders the same way, and
+    a page redraws a handful of times rather than once per word."""
+    tokens = re.findall(r"\S+\s*|\s+", text)
+    for start in range(0, len(tokens), words):
+        yield "".join(tokens[start : start + words])
