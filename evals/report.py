@@ -101,12 +101,21 @@ def write_markdown(
             else " / ".join(r.gold["answers"][:3])
             + " at "
             + ", ".join(
-                f"{c['source']}:{','.join(map(str, c['lines']))}" for c in r.gold["citations"]
+                _place(c["source"], c.get("page"), ",".join(map(str, c["lines"])))
+                for c in r.gold["citations"]
             )
         )
         got = "abstained" if r.abstained else (r.answer or "(no short answer)")
-        cites = ", ".join(f"{c['source']}:{c['line_start']}" for c in r.citations) or "none"
+        cites = (
+            ", ".join(_place(c["source"], c.get("page"), c["line_start"]) for c in r.citations)
+            or "none"
+        )
         lines.append(
             f"- **{r.id}** {r.question}  \n  expected: {want}  \n  got: {got}; cited: {cites}"
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _place(source: str, page: int | None, lines: object) -> str:
+    """`notes.txt:12`, or `report.pdf:p7:12` for a paged document (as citations print)."""
+    return f"{source}:p{page}:{lines}" if page is not None else f"{source}:{lines}"

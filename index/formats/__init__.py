@@ -5,6 +5,10 @@ reader and cited. Plain text keeps its own lines; HTML and Word give one block o
 line; a PDF gives one paragraph a line, with a layout saying which page and visual lines it
 came from (see `index.layout`). A file a loader cannot read raises `UnreadableSource` with a
 reason a person can act on; it becomes a one-line "skipped" entry, never a traceback.
+
+Written here rather than taken from llama-index's file readers: its PDF reader gives a page
+as one document with no line positions, and its HTML and Word readers give the text without
+the blocks, paragraphs and table rows a line-exact citation needs.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Saved web pages: the readable text, one block (heading, paragraph, list item, table row)
 a line, without scripts, styles or the page's navigation clutter.
 
-selectolax (the Lexbor engine) parses; it was chosen by measurement over BeautifulSoup: a
-20 MB page parses in well under a second. The walk that turns elements into lines is
+selectolax (the Lexbor engine) parses; chosen by measurement (`bench/bench_html.py`): on a
+page of 20,000 paragraphs it took 0.05 s, BeautifulSoup 0.95 s (lxml) to 1.7 s, trafilatura
+2.3 s; a 20 MB page of script, 0.09 s. The walk that turns elements into lines is
 written here because no parser knows which elements a reader sees as separate blocks.
 """
 
