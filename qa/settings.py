@@ -13,27 +13,23 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import IndexConfig
-from index.config import LOCAL_MINILM, default_data_dir
 
 MAX_TOP_K = 50  # lines one question may read: beyond this, reading costs more than it finds
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]")
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, IndexConfig):
+    """Every setting, by concern: the index's own (`IndexConfig`, inherited, so they are
+    defined once: data_dir, chroma_url, collection, embed_model, embed_api_base,
+    embed_api_key, chunk_size, embed_batch_size), then the corpus, retrieval and
+    answering, the LLM, the page, and logging."""
+
     model_config = SettingsConfigDict(env_prefix="QA_", env_file=".env", extra="ignore")
 
-    # the corpus and the index
+    # the corpus indexed when there is no index yet
     corpus: Path = Path("seeds")
-    data_dir: Path = Field(default_factory=default_data_dir)
-    chroma_url: str | None = None
-    collection: str = "qa-sources"
-    embed_model: str = LOCAL_MINILM
-    embed_api_base: str | None = None
-    embed_api_key: str | None = None
-    chunk_size: int = Field(default=200, ge=16, le=8192)
-    embed_batch_size: int = Field(default=32, ge=1, le=1024)  # texts per embedding call
 
-    # answering
+    # retrieval and answering
     # How lines are ranked: dense and keyword rankings fused (hybrid), or one of them alone.
     retrieval: Literal["hybrid", "dense", "keyword"] = "hybrid"
     top_k: int = Field(default=8, ge=1, le=MAX_TOP_K)  # lines the reader reads
@@ -106,13 +102,5 @@ class Settings(BaseSettings):
         return self.model_validate({**self.model_dump(), **given})
 
     def index_config(self) -> IndexConfig:
-        return IndexConfig(
-            data_dir=self.data_dir,
-            chroma_url=self.chroma_url,
-            collection=self.collection,
-            embed_model=self.embed_model,
-            embed_api_base=self.embed_api_base,
-            embed_api_key=self.embed_api_key,
-            chunk_size=self.chunk_size,
-            embed_batch_size=self.embed_batch_size,
-        )
+        """The index's part of the settings, for `index` (which never reads settings)."""
+        return IndexConfig(**self.model_dump(include=set(IndexConfig.model_fields)))
