@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from support.openai_stub import Reply, ScriptedLLMServer
 
 # Set before litellm is imported: it reads them at import time, and without them it tries to
