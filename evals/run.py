@@ -26,7 +26,7 @@ from rich.progress import (
 
 from evals.datasets import GoldQuestion, load_gold, sample_questions, squad_to_corpus
 from evals.report import answered_by_line, metrics_table, write_json, write_markdown
-from evals.runner import evaluate
+from evals.runner import CORPUS_FORMATS, evaluate
 from qa import Settings
 
 
@@ -123,7 +123,7 @@ def run_eval(
     """Score the answerer on a question set; prints the metrics table."""
     # `qa --chroma-url ... eval` hands over its settings; `python -m evals.run` reads them.
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
-    if corpus_format not in ("txt", "pdf"):
+    if corpus_format not in CORPUS_FORMATS:
         raise typer.BadParameter(f"unknown corpus format {corpus_format!r}: use txt or pdf")
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:

@@ -62,6 +62,7 @@ class QuestionResult:
         }
 
 
+CORPUS_FORMATS = ("txt", "pdf")  # how `evaluate` may write the corpus before indexing it
 Place = tuple[str, int | None, int]  # source, page (None: not paged), line
 
 
@@ -162,7 +163,7 @@ def evaluate(
     """Index `corpus` into a fresh collection and score every question against it. With
     `corpus_format="pdf"` the corpus's text files are written as PDFs first, and those are
     indexed and cited instead (evals.pdf_corpus)."""
-    if corpus_format not in ("txt", "pdf"):
+    if corpus_format not in CORPUS_FORMATS:
         raise ValueError(f"unknown corpus format {corpus_format!r}: use txt or pdf")
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
         names: dict[str, str] = {}

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import TextNode
 
+from index.formats import sniff
+from index.layout import decode
 from index.loaders import LoadedText
 
 
@@ -60,7 +62,7 @@ class LineChunker:
     def estimate(self, data: bytes) -> int:
         """Roughly how many chunks a file makes, for a progress bar: its non-blank lines for
         text; for other formats about one a 600 bytes (a PDF paragraph, a Word paragraph)."""
-        if data[:5] == b"%PDF-" or data[:2] == b"PK":
+        if sniff(data) in ("pdf", "zip"):
             return max(1, len(data) // 600)
         return sum(1 for line in data.split(b"\n") if line.strip())
 
@@ -82,7 +84,7 @@ class LineChunker:
         for index, (number, start, end) in enumerate(addresses):
             layout = doc.layouts[number - 1] if doc.layouts else ""
             # Where a paged document's line sits (index.layout); absent for the others.
-            placed = {"page": int(layout.split(".", 1)[0]), "layout": layout} if layout else {}
+            placed = {"page": decode(layout)[0].page, "layout": layout} if layout else {}
             yield TextNode(
                 id_=chunk_id(doc.source, doc.doc_hash, index),
                 text=lines[number - 1][start:end],

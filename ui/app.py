@@ -224,6 +224,13 @@ def _row(number: int, line: str, lit: bool, span: tuple[int, int] | None) -> str
     return f'<tr{cls} id="qa-line-{number}"><td class="n">{number}</td><td>{text}</td></tr>'
 
 
+def _panel(name: str, start: int, end: int, rows: list[str]) -> str:
+    """The source panel: what is shown and which lines are cited, then the numbered rows."""
+    where = f"line {start}" if end == start else f"lines {start}–{end}"
+    title = html.escape(f"{name} ({where})")
+    return f'<h4>{title}</h4><div class="qa-doc"><table>{"".join(rows)}</table></div>'
+
+
 class ChatPage:
     """The page's callbacks, bound to one assistant.
 
@@ -347,9 +354,7 @@ class ChatPage:
             line = stored.get(number, "")
             marked = span if number == start else None
             rows.append(_row(number, line, start <= number <= end, marked))
-        where = f"line {start}" if end == start else f"lines {start}–{end}"
-        title = html.escape(f"{source} ({where})")
-        return f'<h4>{title}</h4><div class="qa-doc"><table>{"".join(rows)}</table></div>'
+        return _panel(source, start, end, rows)
 
     def _show_page(
         self, source: str, page: int, start: int, end: int, span: tuple[int, int] | None
@@ -366,9 +371,7 @@ class ChatPage:
                 lo, hi = max(span[0] - anchor.offset, 0), min(span[1] - anchor.offset, len(line))
                 marked = (lo, hi) if lo < hi else None
             rows.append(_row(anchor.line, line, start <= anchor.line <= end, marked))
-        where = f"line {start}" if end == start else f"lines {start}–{end}"
-        title = html.escape(f"{source}, page {page} ({where})")
-        return f'<h4>{title}</h4><div class="qa-doc"><table>{"".join(rows)}</table></div>'
+        return _panel(f"{source}, page {page}", start, end, rows)
 
     def upload(self, files: list[Any] | None, progress: gr.Progress | None = None) -> tuple:
         """Copy the chosen files into the upload folder and index those files. A file the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 _BINARY_SNIFF_BYTES = 8192
 
@@ -18,7 +18,6 @@ class Extracted:
     encoding: str | None = "utf-8"
     # For paged formats, one `index.layout` string per line ("" for none).
     layouts: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def sniff(data: bytes) -> str:

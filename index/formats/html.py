@@ -17,8 +17,8 @@ from index.formats.base import Extracted, decode_text, expect
 
 # Never text a reader reads on the page.
 DROPPED = (
-    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "head",
-    "nav", "aside", "form", "button", "select", "dialog",
+    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "nav",
+    "aside", "form", "button", "select", "dialog",
 )  # fmt: skip
 # A page's own header and footer are clutter; an article's (its title, its byline) are not.
 FURNITURE_UNLESS_IN_ARTICLE = ("header", "footer")
@@ -36,7 +36,7 @@ def load(data: bytes) -> Extracted:
     expect(data, "text", "an HTML file")
     text, encoding = decode_text(data)
     tree = LexborHTMLParser(text)
-    for node in tree.css(", ".join(t for t in DROPPED if t != "head")):
+    for node in tree.css(", ".join(DROPPED)):
         node.decompose()
     for node in tree.css(", ".join(FURNITURE_UNLESS_IN_ARTICLE)):
         if not _inside(node, ("article", "main")):
