@@ -285,6 +285,9 @@ class ScriptedLLMServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._connections: dict[socket.socket, threading.Thread] = {}
+        # Every connection thread until stop() has joined it: a thread that has just let go
+        # of its socket (and left `_connections`) is still running for a moment.
+        self._workers: set[threading.Thread] = set()
         self._ids = itertools.count(1)
         self._httpd: _StubHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -316,10 +319,12 @@ class ScriptedLLMServer:
         httpd.server_close()
         with self._lock:
             connections = dict(self._connections)
+            workers = set(self._workers)
+            self._workers.clear()
         for sock in connections:
             _shutdown(sock)
         deadline = time.monotonic() + timeout
-        for worker in [thread, *connections.values()]:
+        for worker in [thread, *workers]:
             if worker is not None and worker is not threading.current_thread():
                 worker.join(max(0.0, deadline - time.monotonic()))
         self._httpd = None
@@ -386,6 +391,8 @@ class ScriptedLLMServer:
     def _track(self, sock: socket.socket) -> None:
         with self._lock:
             self._connections[sock] = threading.current_thread()
+            self._workers = {t for t in self._workers if t.is_alive()}
+            self._workers.add(threading.current_thread())
         if self._stopping.is_set():
             _shutdown(sock)
 
