@@ -154,6 +154,8 @@ def test_a_server_that_keeps_failing_gives_the_readers_answer(llm_assistant, llm
 
 
 def test_a_timeout_falls_back_within_the_timeout_plus_a_second(llm_assistant, llm_server):
+    llm_server.enqueue(model_says("88", ["L1"]))
+    llm_assistant.ask(DRONES)  # the first question also opens the index and loads the reader
     llm_server.default = Reply.delay(10, model_says("88", ["L1"]))
     started = time.monotonic()
     answer = llm_assistant.ask(DRONES)
