@@ -1,6 +1,8 @@
 """What `Assistant` composes to answer: an `Answerer` turns a question and the lines
 retrieval found into a streamed reply that ends with an `Answer`. The reader is one (the
-default, and every LLM answer's fallback); `qa.llm.LLMAnswerer` is the other."""
+default); `qa.llm.LLMAnswerer` is the other. An answerer that cannot give a supported answer
+this time raises `AnswerUnavailable`, and `Assistant` decides what to do instead (it asks
+the reader): no answerer knows of another."""
 
 from __future__ import annotations
 
@@ -19,17 +21,18 @@ class AnswerError(Exception):
     """An answerer that cannot answer at all (a broken model file): one line for the user."""
 
 
+class AnswerUnavailable(Exception):
+    """No supported answer this time (a model that is down, slow or cites nothing that
+    supports its answer); the message says why, in words a user can read."""
+
+
 class Answerer(Protocol):
     # Each answerer repeats this signature: that is what implementing the protocol means.
     def stream(
-        self,
-        question: str,
-        hits: list[LineHit],
-        history: list[Turn],
-        *,
-        fallback: Answer | None = None,
+        self, question: str, hits: list[LineHit], history: list[Turn]
     ) -> Iterator[str | Answer]:
-        """Pieces of the reply as they are ready, then the complete `Answer`."""
+        """Pieces of the reply as they are ready, then the complete `Answer`; or
+        `AnswerUnavailable` (after pieces, possibly) when it has no answer it can stand by."""
         ...
 
 
@@ -50,12 +53,7 @@ class ReaderReplies:
         return reply(question, reading, notice if reading.question_cut else None)
 
     def stream(
-        self,
-        question: str,
-        hits: list[LineHit],
-        history: list[Turn],
-        *,
-        fallback: Answer | None = None,
+        self, question: str, hits: list[LineHit], history: list[Turn]
     ) -> Iterator[str | Answer]:
         answer = self.answer(question, hits)
         yield from pieces(answer.text)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 from index import CollectionMissingError, IndexError_, IngestReport, StoredLine, ingest, open_store
 from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
 from index.errors import first_line
 from index.layout import Anchor, visual_lines
-from qa.answerers import Answerer, AnswerError, ReaderReplies
+from qa.answerers import Answerer, AnswerError, AnswerUnavailable, ReaderReplies
 from qa.citing import cite
 from qa.conversation import SURROGATES, HistoryLike, lookup_query, turns
 from qa.examples import example_questions
@@ -250,23 +250,20 @@ class Assistant:
                 notice=_join(notice, "the question has no words to look up"),
             )
         else:
-            # The LLM, when there is one and it is asked for, with the reader's answer as its
-            # fallback; otherwise the reader.
+            # The LLM, when there is one and it is asked for; the reader otherwise, and
+            # whenever the LLM has no answer it can stand by.
             answerer: Answerer = self.reader_replies
-            shown, fallback = hits[:reads], None
+            shown = hits[:reads]
             if use_llm and self._llm is not None:
                 answerer, shown = self._llm, hits[:k]
-                fallback = self._read(text, hits[:reads], None)
             try:
-                for piece in answerer.stream(text, shown, earlier, fallback=fallback):
-                    if isinstance(piece, Answer):
-                        answer = piece
-                    else:
-                        yield piece
+                answer = yield from _streamed(answerer.stream(text, shown, earlier))
+            except AnswerUnavailable as why:
+                log.info("LLM answer replaced by the reader's: %s", why)
+                answer = self._read(text, hits[:reads], None)
+                answer.notice = _join(answer.notice, f"{why}; showing the reader's answer")
             except AnswerError as err:
                 raise QAError(str(err)) from err
-            answer = answer or fallback  # an answerer always ends with an Answer
-            assert answer is not None
             answer.notice = _join(notice, answer.notice)
         done = time.perf_counter()
         log.info(
@@ -320,6 +317,19 @@ class Assistant:
             raise QAError(str(err)) from err
         answer.notice = _join(notice, answer.notice)
         return answer
+
+
+def _streamed(pieces: Iterator[str | Answer]) -> Generator[str, None, Answer]:
+    """Pass an answerer's pieces on and return the `Answer` it ends with."""
+    answer: Answer | None = None
+    for piece in pieces:
+        if isinstance(piece, Answer):
+            answer = piece
+        else:
+            yield piece
+    if answer is None:
+        raise AnswerError("the answerer ended without an answer")
+    return answer
 
 
 def _join(first: str | None, second: str | None) -> str | None:

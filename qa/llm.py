@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.errors import first_line
+from qa.answerers import AnswerUnavailable
 from qa.citing import cite
 from qa.reader import normalise
 from qa.retrieval import LineHit
@@ -221,18 +222,10 @@ class LLMAnswerer:
                 yield str(content)
 
     def stream(
-        self,
-        question: str,
-        hits: list[LineHit],
-        history: list[Turn],
-        *,
-        fallback: Answer | None = None,
+        self, question: str, hits: list[LineHit], history: list[Turn]
     ) -> Iterator[str | Answer]:
-        """Yield the reply as it arrives, then the verified `Answer`; `fallback` (the reader's
-        answer, which `Assistant` always gives) replaces an answer the model could not give
-        or support."""
-        if fallback is None:
-            raise ValueError("the LLM answerer needs the reader's answer as its fallback")
+        """Yield the reply as it arrives, then the verified `Answer`; `AnswerUnavailable`
+        when the model failed twice within the timeout or cited no line that supports it."""
         messages = build_messages(question, hits, history)
         error = ""
         # One budget for both attempts: a user waits at most the configured timeout for the
@@ -257,22 +250,17 @@ class LLMAnswerer:
             except Exception as err:  # litellm maps transport failures to many classes
                 error = _describe(err)
             else:
-                yield self._finish(question, hits, parsed, fallback)
+                yield self._finish(question, hits, parsed)
                 return
-        yield _fallback(fallback, f"the LLM failed ({error}); showing the reader's answer")
+        raise AnswerUnavailable(f"the LLM failed ({error})")
 
-    def _finish(
-        self, question: str, hits: list[LineHit], parsed: _Parsed, fallback: Answer
-    ) -> Answer:
+    def _finish(self, question: str, hits: list[LineHit], parsed: _Parsed) -> Answer:
         model_abstained = not parsed.answer and not parsed.citations
         if model_abstained:
             return Answer(question=question, text=NO_ANSWER, abstained=True, mode="llm")
         kept, dropped = verify(parsed, question, hits)
         if not kept:
-            return _fallback(
-                fallback,
-                "the LLM's answer cited no line that supports it; showing the reader's answer",
-            )
+            raise AnswerUnavailable("the LLM's answer cited no line that supports it")
         citations = [cite(h, *_span(h.text, parsed.answer)) for h in kept]
         notice = f"{dropped} unsupported citation(s) removed" if dropped else None
         return Answer(
@@ -290,14 +278,6 @@ def _span(line: str, answer: str) -> tuple[int | None, int | None]:
     (a paged document is then cited at the visual line that holds it)."""
     at = line.lower().find(answer.lower()) if answer.strip() else -1
     return (at, at + len(answer)) if at >= 0 else (None, None)
-
-
-def _fallback(answer: Answer, notice: str) -> Answer:
-    log.info("LLM answer replaced by the reader's: %s", notice)
-    out = answer.model_copy(deep=True)
-    out.notice = f"{out.notice}; {notice}" if out.notice else notice
-    out.mode = "reader"
-    return out
 
 
 def _chain(err: BaseException) -> list[BaseException]:
