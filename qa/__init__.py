@@ -7,7 +7,7 @@ answer = Assistant().ask("How many bridges were rebuilt?")
 from index import SUPPORTED as SUPPORTED_TYPES
 from index.layout import visual_lines
 from qa.assistant import Assistant, QAError, QuestionError
-from qa.conversation import lookup_query
+from qa.conversation import lookup_query, turn_after
 from qa.settings import Settings
 from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
 
@@ -24,5 +24,6 @@ __all__ = [
     "Timings",
     "Turn",
     "lookup_query",
+    "turn_after",
     "visual_lines",
 ]

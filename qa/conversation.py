@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qa.types import NO_ANSWER, Turn
+from qa.types import NO_ANSWER, Answer, Turn
 
 HistoryLike = Sequence[Turn | dict[str, str] | tuple[str, str]]
 
@@ -41,6 +41,29 @@ def turns(history: HistoryLike | None) -> list[Turn]:
     return [t for t in cleaned if t.question.strip()]
 
 
+# Earlier turns an LLM is shown: enough for a follow-up's "he" or "that", few enough that an
+# old exchange does not crowd out the source lines.
+_TURNS_SHOWN = 4
+
+
+def turn_after(answer: Answer) -> Turn:
+    """What a later question may lean on from this answer: its question and short answer
+    (for a chat that keeps the conversation next to what it rendered)."""
+    said = NO_ANSWER if answer.abstained else (answer.answer or first_text_line(answer.text))
+    return Turn(question=answer.question, answer=said)
+
+
+def recent_turns(history: list[Turn]) -> list[Turn]:
+    """The turns a model is shown with a question."""
+    return history[-_TURNS_SHOWN:]
+
+
+def first_text_line(text: str) -> str:
+    """A reply's first line is its short answer; the quoted lines after it add noise."""
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
 def looks_like_follow_up(text: str) -> bool:
     """Short questions, and questions that point back, lean on the previous turn."""
     return bool(_FOLLOW_UP.search(text.strip())) or len(text.split()) <= 4
@@ -53,7 +76,6 @@ def lookup_query(question: str, history: list[Turn]) -> str:
     if not history or not looks_like_follow_up(question):
         return question
     last = history[-1]
-    # A chat reply's first line is its short answer; the quoted lines after it add noise.
-    said = last.answer.strip().splitlines()[0][:200] if last.answer.strip() else ""
+    said = first_text_line(last.answer)[:200]
     said = "" if said == NO_ANSWER else said
     return f"{question} {last.question} {said}".strip()

@@ -20,6 +20,7 @@ from typing import Any
 from index.errors import first_line
 from qa.answerers import AnswerUnavailable
 from qa.citing import cite
+from qa.conversation import recent_turns
 from qa.reader import normalise
 from qa.retrieval import LineHit
 from qa.settings import Settings
@@ -81,7 +82,7 @@ def build_messages(question: str, hits: list[LineHit], history: list[Turn]) -> l
         f"{_label(i)} [{h.source}:{h.line}] {h.text[:_MAX_LINE_CHARS]}" for i, h in enumerate(hits)
     )
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
-    for turn in history[-4:]:
+    for turn in recent_turns(history):
         messages.append({"role": "user", "content": turn.question})
         messages.append({"role": "assistant", "content": turn.answer or NO_ANSWER})
     messages.append({"role": "user", "content": f"Source lines:\n{lines}\n\nQuestion: {question}"})

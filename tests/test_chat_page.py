@@ -627,3 +627,23 @@ def test_a_pdf_citation_opens_its_page_with_the_cited_line_highlighted(pdf_repor
         assert "Harwick footbridge" in highlighted.inner_text()
         assert highlighted.locator("mark.qa-span").inner_text() == "14 March"
         page.screenshot(path=str(ARTIFACTS / "chat-pdf-citation.png"), full_page=True)
+
+
+def test_a_follow_up_in_the_chat_is_asked_with_the_turn_before_it(
+    llm_assistant, llm_server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    """The page keeps the conversation (question and short answer) beside what it renders,
+    and the next question is asked with it."""
+    from ui.app import ChatPage
+
+    page = ChatPage(llm_assistant, upload_dir=tmp_path / "uploads")
+    llm_server.default = Reply.text('{"answer": "", "citations": []}')
+    *_, (history, _, turns) = page.respond(DRONES, [], [], "reader", 8)
+    *_, (history, _, turns) = page.respond("And how many were launched?", history, turns, "llm", 8)
+    messages = llm_server.last_request["messages"]
+    assert messages[1:3] == [
+        {"role": "user", "content": DRONES},
+        {"role": "assistant", "content": "88"},
+    ]
+    assert [(t.question, t.answer) for t in turns][0] == (DRONES, "88")
+    assert len(turns) == 2 and len(history) == 4

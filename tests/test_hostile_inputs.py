@@ -225,9 +225,10 @@ def test_page_source_panel_refuses_crafted_addresses(page, address) -> None:
 
 
 def test_page_chat_error_is_a_message_not_a_traceback(page) -> None:
-    assert list(page.respond("   ", [], "reader", 8)) == [([], "")]
-    replies = list(page.respond(DRONES, [], "psychic", 8))
+    assert list(page.respond("   ", [], [], "reader", 8)) == [([], "", [])]
+    replies = list(page.respond(DRONES, [], [], "psychic", 8))
     assert "unknown answer mode" in replies[-1][0][-1]["content"]
+    assert replies[-1][2] == [], "a question that got no answer is not a turn to lean on"
 
 
 # -- a scripted LLM that cites what it should not ---------------------------------------

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from qa import SUPPORTED_TYPES, Answer, Assistant, Citation, QAError, Settings
+from qa import SUPPORTED_TYPES, Answer, Assistant, Citation, QAError, Settings, Turn, turn_after
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,6 @@ CSS = """
 # shown in the chat: then neither HTML nor Markdown (the chat's placeholder is rendered as
 # Markdown) can read markup in it.
 _MARKUP = frozenset(string.punctuation)
-# The short answer in a reply this page rendered (for follow-up questions).
-_SHORT_ANSWER = re.compile(r'<p class="qa-(?:answer|text)">(?:<strong>)?(.*?)(?:</strong>)?</p>')
 
 
 def _text(content: str) -> str:
@@ -119,11 +117,6 @@ def _text(content: str) -> str:
         else:
             out.append(char)
     return "".join(out)
-
-
-def _unescape(fragment: str) -> str:
-    """The text a person reads in a fragment this page wrote with `_text`."""
-    return html.unescape(re.sub(r"<[^>]*>", "", fragment.replace("<br>", "\n")))
 
 
 def _href(address: str) -> str:
@@ -169,41 +162,6 @@ def _streaming(text: str) -> str:
     return f'<div class="qa-reply"><p class="qa-text">{_text(text)}</p></div>'
 
 
-def _message_text(content: Any) -> str:
-    """A chat message's content as this page wrote it (Gradio hands history back either as
-    that string or as a list of text parts)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(part.get("text") or "")
-            for part in content
-            if isinstance(part, dict) and part.get("type", "text") == "text"
-        )
-    return ""
-
-
-def _turns(history: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Earlier exchanges as question/answer pairs, for follow-up questions."""
-    turns = []
-    question = None
-    for message in history or []:
-        if not isinstance(message, dict):
-            continue
-        role, text = message.get("role"), _message_text(message.get("content"))
-        if role == "user":
-            question = _unescape(text).strip()
-        elif role == "assistant" and question is not None:
-            found = _SHORT_ANSWER.search(text)
-            if found:
-                answer = _unescape(found.group(1))
-            else:  # history written by an API caller: its first line
-                answer = _unescape(text).strip().split("\n", 1)[0].strip("*")
-            turns.append({"question": question, "answer": answer})
-            question = None
-    return turns
-
-
 def _notice(text: str) -> str:
     """A message from the page itself in the chat (an error the person can act on)."""
     return f'<div class="qa-reply"><p class="qa-notice">{_text(text)}</p></div>'
@@ -246,43 +204,56 @@ class ChatPage:
     # -- chat ----------------------------------------------------------------------------
 
     def respond(
-        self, message: str, history: list[dict[str, Any]], mode: str, top_k: float
-    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        self,
+        message: str,
+        history: list[dict[str, Any]],
+        turns: list[Turn] | None,
+        mode: str,
+        top_k: float,
+    ) -> Iterator[tuple[list[dict[str, Any]], str, list[Turn]]]:
+        """Answer in the chat. `history` is what the chat shows (HTML this page wrote);
+        `turns` is the conversation itself, kept beside it in the page's state, so that a
+        follow-up leans on what was answered and not on a re-reading of rendered HTML."""
         history = list(history or [])
+        turns = list(turns or [])
         question = (message or "").strip()
         if not question:
-            yield history, ""
+            yield history, "", turns
             return
         history.append(
             {"role": "user", "content": f'<div class="qa-question">{_text(question)}</div>'}
         )
         history.append({"role": "assistant", "content": ""})
-        yield history, ""
+        yield history, "", turns
         try:
             streamed = ""
-            for piece in self.assistant.ask_stream(
-                question, _turns(history[:-2]), mode=mode, top_k=int(top_k)
-            ):
+            for piece in self.assistant.ask_stream(question, turns, mode=mode, top_k=int(top_k)):
                 if isinstance(piece, Answer):
                     history[-1] = {"role": "assistant", "content": render_answer(piece)}
+                    turns.append(turn_after(piece))
                 else:
                     streamed += piece
                     history[-1] = {"role": "assistant", "content": _streaming(streamed)}
-                yield history, ""
+                yield history, "", turns
         except QAError as err:
             history[-1] = {"role": "assistant", "content": _notice(f"⚠️ {err}")}
-            yield history, ""
+            yield history, "", turns
         except Exception as err:  # a page must never show a traceback; the log keeps it
             log.exception("answering %r failed", question)
             history[-1] = {"role": "assistant", "content": _notice(f"⚠️ unexpected error: {err}")}
-            yield history, ""
+            yield history, "", turns
 
     def ask_example(
-        self, history: list[dict[str, Any]], mode: str, top_k: float, chosen: gr.SelectData
-    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        self,
+        history: list[dict[str, Any]],
+        turns: list[Turn] | None,
+        mode: str,
+        top_k: float,
+        chosen: gr.SelectData,
+    ) -> Iterator[tuple[list[dict[str, Any]], str, list[Turn]]]:
         """Ask the example question a person clicked on the empty chat."""
         value = chosen.value if isinstance(chosen.value, dict) else {}
-        yield from self.respond(str(value.get("text") or ""), history, mode, top_k)
+        yield from self.respond(str(value.get("text") or ""), history, turns, mode, top_k)
 
     def answer_api(self, question: str, history: list[dict[str, str]] | None = None) -> dict:
         """The structured answer (the Python API's `Answer`): answer, text, abstained,
@@ -545,13 +516,15 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
 
         private: dict[str, Any] = {"api_visibility": "private"}
         quietly: dict[str, Any] = {**private, "show_progress": "hidden"}
-        inputs = [question, chat, mode, top_k]
+        conversation = gr.State([])  # the Turns behind the chat (ChatPage.respond)
+        inputs = [question, chat, conversation, mode, top_k]
+        outputs = [chat, question, conversation]
         app.load(page.refresh, None, [docs, doc_choice, chat], **quietly)
         mode.change(assistant.lines_read, mode, top_k, **private)
-        question.submit(page.respond, inputs, [chat, question], api_name="chat")
-        send.click(page.respond, inputs, [chat, question], **private)
-        chat.example_select(page.ask_example, [chat, mode, top_k], [chat, question], **private)
-        clear.click(lambda: ([], ""), None, [chat, question], **private)
+        question.submit(page.respond, inputs, outputs, api_name="chat")
+        send.click(page.respond, inputs, outputs, **private)
+        chat.example_select(page.ask_example, [chat, conversation, mode, top_k], outputs, **private)
+        clear.click(lambda: ([], "", []), None, outputs, **private)
         cite_go.click(page.show_source, cite_box, source, api_name="source").then(
             None, None, None, js=SCROLL_JS
         )
