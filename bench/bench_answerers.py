@@ -21,6 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+# The preamble and a column list, as in bench_reader_ceiling.py and bench_chat.py: each
+# benchmark runs as a plain script (hence the sys.path line) and names what it reports.
 SQUAD = REPO.parent / "shared" / "squad" / "dev-v2.0.json"
 KEYS = (
     "answer_f1",

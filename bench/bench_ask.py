@@ -38,6 +38,7 @@ def timed(fn, items, rounds):  # type: ignore[no-untyped-def]
     return out
 
 
+# Each benchmark's main() parses its own flags (load_chat.py's looks the same; deliberate).
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)

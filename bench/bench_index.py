@@ -109,6 +109,8 @@ def main() -> None:
             f"{embed['rss_mb']:,.0f} | {full['rss_mb']:,.0f} |",
             flush=True,
         )
+    # Deliberately like bench_scale.py's ending: each benchmark prints its own table row
+    # and writes its own JSON; a shared helper would only hide the columns.
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

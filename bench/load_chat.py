@@ -21,6 +21,8 @@ sys.path.insert(0, str(REPO))
 
 from support.chat import ChatServer  # noqa: E402
 
+# Shaped like bench_chat.py's QUESTIONS (deliberately separate: a load test wants more
+# answerable questions than a latency table).
 ANSWERABLE = [
     "How many drones were shot down?",
     "Who is the German chancellor?",

@@ -33,6 +33,8 @@ def font_path() -> str:
 class _Article(FPDF):
     title_line = ""
 
+    # fpdf2's header/footer hooks, as in support/documents.py (deliberate: the evaluation's
+    # corpus must not depend on the test helpers).
     def header(self) -> None:
         self.set_font("body", size=8)
         self.cell(0, 6, self.title_line, new_x="LMARGIN", new_y="NEXT")

@@ -77,6 +77,8 @@ class _LineProgress:
         state[2], state[4] = done, last
 
 
+# The same rich columns as index/ingest.py's bar (deliberate: each layer draws its own
+# progress, and evals must not reach into index's internals for four column names).
 def _progress(console: Console) -> Progress | _LineProgress:
     if not console.is_terminal:
         return _LineProgress(console)

@@ -62,6 +62,8 @@ class OnnxMiniLMEmbedding(BaseEmbedding):
         thread.start()
         return thread
 
+    # Double-checked lazy loading, as in qa/reader/model.py (deliberate: two sessions, two
+    # locks; the pattern is four lines).
     def _load(self) -> None:
         """Load lazily so that commands which never embed (listing, showing lines) stay fast."""
         if self._session is not None:

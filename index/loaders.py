@@ -19,6 +19,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 SUPPORTED = tuple(sorted(LOADERS))
 
 
+# Frozen dataclasses of a few fields look alike (qa/names.py's Token); nothing to share.
 @dataclass(frozen=True)
 class SourceFile:
     """A file to index: `source` is its name relative to the corpus root, as cited."""

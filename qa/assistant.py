@@ -195,6 +195,8 @@ class Assistant:
         mode: str | None = None,
         top_k: int | None = None,
     ) -> Answer:
+        """The complete answer (`ask_stream`, whose signature this repeats on purpose, gives
+        it in pieces)."""
         final: Answer | None = None
         for piece in self.ask_stream(question, history, mode=mode, top_k=top_k):
             if isinstance(piece, Answer):

@@ -170,6 +170,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 @pytest.mark.parametrize(
     ("question", "expected", "line"),
     [
+        # rows of one table; the next test's table has the same shape (deliberate)
         ("How many people live in Marlow Bay?", "4,312", 1),
         ("When was the harbour rebuilt?", "1987", 2),
         ("Who is the mayor?", "Helena Strand", 3),

@@ -96,6 +96,7 @@ def test_binding_beyond_loopback_without_credentials_is_refused(tmp_path) -> Non
     assert "Traceback" not in result.stderr
 
 
+# Same shape as the test above (deliberate: one refusal each).
 def test_credentials_must_be_user_and_password(tmp_path) -> None:
     result = run_qa(
         "chat",

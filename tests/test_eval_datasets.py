@@ -257,6 +257,7 @@ def test_squad_answers_stay_findable_in_their_flattened_line(tmp_path: Path) -> 
     assert question.answers[0] in line
 
 
+# The slug tests share a shape (deliberate: one behaviour each).
 def test_squad_title_is_slugged_to_ascii_word_characters(tmp_path: Path) -> None:
     path = _squad(tmp_path, [{"title": "Beyoncé / Jay-Z: (2008) tour!", "paragraphs": []}])
     squad_to_corpus(path, tmp_path / "corpus")

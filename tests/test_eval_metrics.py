@@ -9,6 +9,7 @@ from evals.metrics import exact_match, f1, normalize_answer, percentile
 # --- normalize_answer -------------------------------------------------------------------------
 
 
+# One behaviour a test, so the tests below share their shape (deliberate).
 def test_normalize_lowercases() -> None:
     assert normalize_answer("Paris") == "paris"
 
