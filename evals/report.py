@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.runner import METRIC_KEYS, RATE_KEYS, QuestionResult, answered_by
+from evals.runner import (
+    METRIC_KEYS,
+    RATE_KEYS,
+    QuestionResult,
+    answered_by,
+    failures,
+    reliability,
+)
 
 _PERCENT = frozenset(RATE_KEYS)
 
@@ -20,6 +27,16 @@ def write_json(
         "metrics": {k: metrics[k] for k in METRIC_KEYS},
         "questions": [r.as_report() for r in results],
         "answered_by": answered_by(results),
+        "failures": failures(results),
+        "reliability": [
+            {
+                "confidence": name,
+                "questions": n,
+                "mean_confidence": round(c, 4),
+                "right": round(r, 4),
+            }
+            for name, n, c, r in reliability([r for r in results if not r.abstained])[1]
+        ],
     }
     if baseline is not None:
         data["baseline"] = baseline
@@ -47,6 +64,19 @@ def metrics_table(metrics: dict[str, float], baseline: dict[str, float] | None =
     if baseline is not None and "lines_per_chunk" in baseline:
         rows.append(f"| lines per retrieved chunk | 1.0 | {baseline['lines_per_chunk']:.1f} |")
     return "\n".join(rows)
+
+
+def failures_line(results: list[QuestionResult]) -> str:
+    """Where the loss is, one count per kind of failure."""
+    return "failures: " + ", ".join(f"{k} {n}" for k, n in failures(results).items())
+
+
+def reliability_table(results: list[QuestionResult]) -> str:
+    """Confidence against the share of answers that were right, over answered questions."""
+    ece, table = reliability([r for r in results if not r.abstained])
+    rows = ["| confidence | answers | mean confidence | right |", "|---|---:|---:|---:|"]
+    rows += [f"| {name} | {n} | {c:.3f} | {r:.3f} |" for name, n, c, r in table]
+    return "\n".join(rows) + f"\n\nexpected calibration error {ece:.3f}"
 
 
 def answered_by_line(results: list[QuestionResult]) -> str:
@@ -89,6 +119,10 @@ def write_markdown(
         "",
         answered_by_line(results),
         "",
+        failures_line(results),
+        "",
+        reliability_table(results),
+        "",
         f"![metrics]({chart.name})",
         "",
         f"## Failures ({len(failures)} of {len(results)})",
@@ -106,6 +140,8 @@ def write_markdown(
             )
         )
         got = "abstained" if r.abstained else (r.answer or "(no short answer)")
+        if r.confidence is not None:
+            got += f" (confidence {r.confidence:.2f}, {r.failure})"
         cites = (
             ", ".join(_place(c["source"], c.get("page"), c["line_start"]) for c in r.citations)
             or "none"

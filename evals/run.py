@@ -25,7 +25,14 @@ from rich.progress import (
 )
 
 from evals.datasets import GoldQuestion, load_gold, sample_questions, squad_to_corpus
-from evals.report import answered_by_line, metrics_table, write_json, write_markdown
+from evals.report import (
+    answered_by_line,
+    failures_line,
+    metrics_table,
+    reliability_table,
+    write_json,
+    write_markdown,
+)
 from evals.runner import CORPUS_FORMATS, evaluate
 from qa import Settings
 
@@ -33,14 +40,14 @@ from qa import Settings
 def load_questions(
     corpus: Path | None, questions: Path, fmt: str, work: Path, articles: str = "all"
 ) -> tuple[Path, list[GoldQuestion]]:
+    """The corpus to index and the questions to ask. A gold set without `--corpus` is asked
+    of the configured corpus (`QA_CORPUS`, `seeds/` by default), as `qa ask` would be."""
     if fmt == "squad":
         out = work / "squad-corpus"
         return out, squad_to_corpus(questions, out, articles)
     if fmt != "gold":
         raise typer.BadParameter(f"unknown format {fmt!r}: use gold or squad")
-    if corpus is None:
-        raise typer.BadParameter("--corpus is required with --format gold")
-    return corpus, load_gold(questions)
+    return corpus if corpus is not None else Settings().corpus, load_gold(questions)
 
 
 class _LineProgress:
@@ -94,7 +101,10 @@ def _progress(console: Console) -> Progress | _LineProgress:
 
 def run_eval(
     ctx: typer.Context,
-    corpus: Annotated[Path | None, typer.Option(help="The documents (gold format).")] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="The documents (gold format); default: the configured corpus."),
+    ] = None,
     questions: Annotated[Path, typer.Option(help="Gold JSONL or SQuAD JSON.")] = Path(
         "evals/gold.jsonl"
     ),
@@ -129,7 +139,9 @@ def run_eval(
         raise typer.BadParameter(f"unknown corpus format {corpus_format!r}: use txt or pdf")
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
-        corpus_dir, qs = load_questions(corpus, questions, fmt, Path(scratch), articles)
+        corpus_dir, qs = load_questions(
+            corpus or settings.corpus, questions, fmt, Path(scratch), articles
+        )
         qs = sample_questions(qs, limit, seed)
         console.print(f"indexing {corpus_dir} into a scratch collection", markup=False)
         with _progress(console) as bar:
@@ -151,6 +163,8 @@ def run_eval(
                 base = evaluate_baseline(corpus_dir, qs, on_progress=lambda n: bar.advance(task, n))
     print(metrics_table(metrics, base))
     print(answered_by_line(results))
+    print(failures_line(results))
+    print(reliability_table(results))
     if report_json:
         write_json(report_json, metrics, results, base)
     if report_md:

@@ -28,8 +28,17 @@ RATE_KEYS = (
     "false_abstention_rate",
     "retrieval_recall_at_1",
     "retrieval_recall_at_5",
+    "confidence_auroc",
+    "confidence_ece",
 )
 METRIC_KEYS = (*RATE_KEYS, "latency_p50_ms", "latency_p95_ms", "n_questions")
+# Why a question was scored wrong, one kind each (`failure_kind`).
+FAILURE_KINDS = (
+    "wrong_line",  # answered, but no cited line is a gold line
+    "wrong_span",  # a gold line cited, but the answer's words are not the gold answer's
+    "declined_answerable",
+    "answered_unanswerable",
+)
 
 
 @dataclass
@@ -48,6 +57,18 @@ class QuestionResult:
     cited_total: int = 0
     retrieved: list[list[Place]] = field(default_factory=list)  # the lines of each hit
     mode: str = "reader"  # which answerer gave the answer (an LLM may fall back)
+    confidence: float | None = None
+
+    @property
+    def failure(self) -> str | None:
+        """Which of FAILURE_KINDS this is, or None when it was right."""
+        if self.correct:
+            return None
+        if not self.gold["answerable"]:
+            return "answered_unanswerable"
+        if self.abstained:
+            return "declined_answerable"
+        return "wrong_line" if self.cited_gold == 0 else "wrong_span"
 
     def as_report(self) -> dict[str, Any]:
         return {
@@ -58,6 +79,8 @@ class QuestionResult:
             "abstained": self.abstained,
             "citations": self.citations,
             "correct": self.correct,
+            "failure": self.failure,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "latency_ms": round(self.latency_ms, 2),
         }
 
@@ -94,6 +117,7 @@ def score_one(
         latency_ms=latency_ms,
         retrieved=retrieved,
         mode=answer.mode,
+        confidence=answer.confidence,
         cited_gold=sum(1 for c in cited if c in gold),
         cited_total=len(cited),
     )
@@ -144,10 +168,55 @@ def aggregate(results: list[QuestionResult]) -> dict[str, float]:
         "false_abstention_rate": mean([1.0 if r.abstained else 0.0 for r in answerable]),
         "retrieval_recall_at_1": recall_at(1),
         "retrieval_recall_at_5": recall_at(5),
+        "confidence_auroc": confidence_auroc(answered),
+        "confidence_ece": reliability(answered)[0],
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
         "n_questions": float(len(results)),
     }
+
+
+def failures(results: list[QuestionResult]) -> dict[str, int]:
+    """How many questions failed in each way: where the loss is."""
+    counts = Counter(r.failure for r in results if r.failure)
+    return {kind: counts.get(kind, 0) for kind in FAILURE_KINDS}
+
+
+def _scored(results: list[QuestionResult]) -> list[tuple[float, bool]]:
+    return [(r.confidence, r.correct) for r in results if r.confidence is not None]
+
+
+def confidence_auroc(answered: list[QuestionResult]) -> float:
+    """How often a right answer's confidence is above a wrong one's (ties count half), over
+    answered questions: 1.0 means the confidence alone separates them, 0.5 is chance."""
+    scored = _scored(answered)
+    right = [c for c, ok in scored if ok]
+    wrong = [c for c, ok in scored if not ok]
+    if not right or not wrong:
+        return 0.0
+    wins = sum((r > w) + 0.5 * (r == w) for r in right for w in wrong)
+    return wins / (len(right) * len(wrong))
+
+
+def reliability(
+    answered: list[QuestionResult], bins: int = 10
+) -> tuple[float, list[tuple[str, int, float, float]]]:
+    """Expected calibration error over answered questions (equal-width bins of confidence,
+    each weighted by its share), and the table: (bin, questions, mean confidence, share
+    right)."""
+    scored = _scored(answered)
+    table: list[tuple[str, int, float, float]] = []
+    error = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(c, ok) for c, ok in scored if low <= c < high or (b == bins - 1 and c == 1.0)]
+        if not inside:
+            continue
+        mean_conf = sum(c for c, _ in inside) / len(inside)
+        share = sum(1 for _, ok in inside if ok) / len(inside)
+        error += len(inside) / len(scored) * abs(mean_conf - share)
+        table.append((f"{low:.1f}-{high:.1f}", len(inside), mean_conf, share))
+    return error, table
 
 
 def evaluate(

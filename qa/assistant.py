@@ -62,20 +62,21 @@ class Assistant:
         self.settings = (settings or Settings()).with_overrides(**overrides)
         self._notify = notify or (lambda message: None)
         self._examples: tuple[object, list[str]] | None = None
-        self._config = self.settings.index_config()
+        self._config = self.settings.index
         try:
             self._open(build_if_missing)
         except IndexError_ as err:
             raise QAError(str(err)) from err
 
     def _open(self, build_if_missing: bool) -> None:
+        answering = self.settings.answering
         self._embed = make_embed_model(self._config)
         if isinstance(self._embed, OnnxMiniLMEmbedding):
             self._embed.warm()
         # Loads in the background while the index opens; a broken model file is reported by
         # the first question that needs it.
         self._reader_model = (
-            ReaderModel(self.settings.reader_dir) if self.settings.reader_dir else ReaderModel()
+            ReaderModel(answering.reader_dir) if answering.reader_dir else ReaderModel()
         )
         self._reader_model.warm()
         self.build_report: IngestReport | None = None
@@ -91,7 +92,7 @@ class Assistant:
             corpus = self.settings.corpus
             if not corpus.exists():
                 raise QAError(
-                    f"no index yet in {self.settings.data_dir}: build one with `qa index "
+                    f"no index yet in {self.settings.index.data_dir}: build one with `qa index "
                     f"FOLDER` (the default corpus, {corpus}, is not here)"
                 )
             self._notify(f"no index yet: indexing {corpus} (first start; this can take minutes)")
@@ -104,11 +105,15 @@ class Assistant:
                     + (f" ({reasons})" if reasons else "")
                 )
             self.store = open_store(self._config)
-        self.retriever = HybridRetriever(self.store, self._embed, self.settings.retrieval)
-        self.reader = ReaderAnswerer(self._reader_model)
+        self.retriever = HybridRetriever(self.store, self._embed, self.settings.retrieval.mode)
+        self.reader = ReaderAnswerer(
+            self._reader_model,
+            answer_threshold=answering.answer_threshold,
+            cite_threshold=answering.cite_threshold,
+        )
         self.reader_replies = ReaderReplies(self.reader, self.retriever.neighbours)
         self._llm = None
-        if self.settings.llm_model:
+        if answering.llm_model:
             from qa.llm import LLMAnswerer
 
             self._llm = LLMAnswerer(self.settings)
@@ -183,7 +188,8 @@ class Assistant:
         """How many lines the answerer of this mode reads unless told otherwise: an LLM is
         shown more than the reader reads (Settings.llm_top_k)."""
         use_llm = self._llm is not None and mode in (None, "llm")
-        return self.settings.llm_top_k if use_llm else self.settings.top_k
+        retrieval = self.settings.retrieval
+        return retrieval.llm_top_k if use_llm else retrieval.top_k
 
     # -- answering ---------------------------------------------------------------------
 
@@ -233,9 +239,9 @@ class Assistant:
         except IndexError_ as err:
             raise QAError(str(err)) from err
         except Exception as err:
-            if self.settings.chroma_url:
+            if self.settings.index.chroma_url:
                 raise QAError(
-                    f"cannot reach Chroma at {self.settings.chroma_url} ({first_line(err)}); "
+                    f"cannot reach Chroma at {self.settings.index.chroma_url} ({first_line(err)}); "
                     "is `chroma run` started?"
                 ) from err
             raise QAError(f"retrieval failed: {first_line(err)}") from err
@@ -285,7 +291,7 @@ class Assistant:
     def retrieve(self, question: str, top_k: int | None = None) -> list[RetrievedLine]:
         """The lines retrieval ranks for a question, best first (what answering starts from)."""
         text, _ = self._check(question)
-        k = min(max(top_k or self.settings.top_k, 1), MAX_TOP_K)
+        k = min(max(top_k or self.settings.retrieval.top_k, 1), MAX_TOP_K)
         hits = self.retriever.retrieve(text, top_k=k)
         return [
             RetrievedLine(source=h.source, line=h.line, text=h.text, score=h.fused, cited=cite(h))

@@ -200,8 +200,9 @@ class LLMAnswerer:
         self._litellm = litellm
 
     def _completion(self, messages: list[dict[str, str]], deadline: float) -> Iterator[str]:
+        answering = self.settings.answering
         kwargs: dict[str, Any] = {
-            "model": self.settings.llm_model,
+            "model": answering.llm_model,
             "messages": messages,
             "stream": True,
             "timeout": max(0.1, deadline - time.monotonic()),
@@ -209,13 +210,13 @@ class LLMAnswerer:
             "max_retries": 0,
             "temperature": 0,
         }
-        if self.settings.llm_api_base:
-            kwargs["api_base"] = self.settings.llm_api_base
-        if self.settings.llm_api_key:
-            kwargs["api_key"] = self.settings.llm_api_key
+        if answering.llm_api_base:
+            kwargs["api_base"] = answering.llm_api_base
+        if answering.llm_api_key:
+            kwargs["api_key"] = answering.llm_api_key
         for chunk in self._litellm.completion(**kwargs):
             if time.monotonic() > deadline:
-                raise LLMFailure(f"the model took longer than {self.settings.llm_timeout:g} s")
+                raise LLMFailure(f"the model took longer than {answering.llm_timeout:g} s")
             choices = getattr(chunk, "choices", None) or []
             delta = getattr(choices[0], "delta", None) if choices else None
             content = getattr(delta, "content", None) if delta is not None else None
@@ -231,7 +232,7 @@ class LLMAnswerer:
         error = ""
         # One budget for both attempts: a user waits at most the configured timeout for the
         # model, then gets the reader's answer.
-        deadline = time.monotonic() + self.settings.llm_timeout
+        deadline = time.monotonic() + self.settings.answering.llm_timeout
         for _attempt in range(2):
             if deadline - time.monotonic() < 0.05:
                 error = error or "timed out"

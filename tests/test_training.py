@@ -119,10 +119,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "--squad", str(squad_file(work / "train.json", with_unanswerable=False)),
         "--dev", str(squad_file(work / "dev.json", with_unanswerable=True)),
         "--run", str(run),
-        "--max-steps", "3",
+        "--max-groups", "12",
         "--batch", "4",
         "--checkpoint-every", "1",
-        "--ship-to", str(shipped),
+        "--ship", "--ship-to", str(shipped),
     ]  # fmt: skip
     old = sys.argv
     sys.argv = argv
@@ -133,10 +133,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return run, shipped
 
 
+def _args(run: Path, squad: Path, *more: str):  # type: ignore[no-untyped-def]
+    from training import train
+
+    base = ["--squad", str(squad), "--run", str(run), "--max-groups", "12", "--batch", "4"]
+    return train.parser().parse_args([*base, *more])
+
+
 def test_training_writes_a_checkpoint_and_the_log(trained: tuple[Path, Path]) -> None:
     run, _ = trained
     assert (run / "checkpoint.pt").exists()
-    assert "step 3/3" in (run / "log.txt").read_text()
+    assert "stopped at step 3/3" in (run / "log.txt").read_text()
 
 
 def test_a_second_run_resumes_from_the_checkpoint(trained: tuple[Path, Path]) -> None:
@@ -144,12 +151,70 @@ def test_a_second_run_resumes_from_the_checkpoint(trained: tuple[Path, Path]) ->
 
     run, _ = trained
     (run / "reader.pt").unlink()
-    args = train.parser().parse_args(
-        ["--squad", "unused", "--run", str(run), "--max-steps", "3", "--batch", "4"]
-    )
-    train.train(args)
-    assert "resumed at step 3" in (run / "log.txt").read_text()
+    train.train(_args(run, run.parent / "train.json"))
+    assert "resumed at step 3/3" in (run / "log.txt").read_text()
     assert (run / "reader.pt").exists()
+
+
+def test_a_damaged_cache_starts_again_with_a_notice(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training import train
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "groups.pkl").write_bytes(b"not a pickle")
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    train.train(_args(run, trained[0].parent / "train.json", "--max-groups", "4"))
+    out = capsys.readouterr().out
+    assert "groups.pkl is damaged (UnpicklingError): building the groups again" in out
+    assert "checkpoint.pt is damaged" in out and "starting again from the shipped model" in out
+    assert "Traceback" not in out
+    assert (run / "reader.pt").exists()
+
+
+def test_a_fresh_run_starts_where_the_shipped_model_stopped(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from training import train
+
+    _, shipped = trained
+    progress = json.loads((shipped / "progress.json").read_text())
+    assert progress["steps"] == 3 and progress["batch"] == 4
+    progress["steps"] = 2  # as if the shipped model had stopped one step short
+    (shipped / "progress.json").write_text(json.dumps(progress))
+    run = tmp_path / "run"
+    train.train(_args(run, trained[0].parent / "train.json", "--shipped", str(shipped)))
+    log = (run / "log.txt").read_text()
+    assert "starting at step 2/3 from the shipped model" in log
+    assert "stopped at step 3/3" in log
+
+
+def test_the_warm_start_reads_back_the_shipped_weights(trained: tuple[Path, Path]) -> None:
+    """The weights read back from the int8 ONNX file give the scores the file gives, within
+    its quantisation error."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from qa.reader.features import Featurizer, batch_arrays, load_tokenizer
+    from qa.reader.model import TOKENIZER_FILE
+    from training.model import SpanReader
+    from training.warmstart import state_from_onnx
+
+    _, shipped = trained
+    featurizer = Featurizer(load_tokenizer(str(shipped / TOKENIZER_FILE)))
+    question = featurizer.question("When was the harbour built?")
+    window = featurizer.windows(question, "The harbour of Marlow was built in 1821.")[0]
+    arrays = batch_arrays([window])
+    session = ort.InferenceSession(str(shipped / MODEL_FILE), providers=["CPUExecutionProvider"])
+    onnx_start = session.run(None, arrays)[0]
+    model = SpanReader.from_base()
+    model.load_state_dict(state_from_onnx(shipped / MODEL_FILE))
+    model.eval()
+    with torch.no_grad():
+        start, _ = model(*(torch.from_numpy(arrays[k]) for k in arrays))
+    assert np.corrcoef(start[0].numpy(), onnx_start[0])[0, 1] > 0.98
 
 
 def test_the_shipped_file_matches_its_model_card(trained: tuple[Path, Path]) -> None:
@@ -162,6 +227,7 @@ def test_the_shipped_file_matches_its_model_card(trained: tuple[Path, Path]) -> 
     assert (shipped / MODEL_FILE).stat().st_size < 50e6
     calibration = json.loads((shipped / CALIBRATION_FILE).read_text())
     assert calibration["fitted_on"]["articles"].startswith("even")
+    assert calibration["decision"] == "group"
 
 
 def test_the_exported_model_answers_in_onnxruntime(trained: tuple[Path, Path]) -> None:

@@ -40,7 +40,7 @@ from evals.metrics import f1
 from qa import Assistant, Settings
 
 CALIBRATION_ARTICLES = "even"
-RANK_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+RANK_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 TOP_K = 8
 
 
@@ -50,6 +50,7 @@ class Read:
 
     rank: int
     margin: float
+    log_prob: float  # the span's probability among everything read with it (decode.Span)
     f1: float  # of the line's best span against the gold answers (0 for unanswerable)
     gold_line: bool
 
@@ -67,7 +68,7 @@ def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
         # few articles' questions.
         questions = sample_questions(squad_to_corpus(dev, corpus, CALIBRATION_ARTICLES), limit, 0)
         assistant = Assistant(
-            Settings(
+            Settings().with_overrides(
                 corpus=corpus,
                 data_dir=Path(scratch) / "data",
                 collection=f"calibrate-{int(time.time())}",
@@ -93,6 +94,7 @@ def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
                     Read(
                         rank=hit.rank,
                         margin=span.margin,
+                        log_prob=span.log_prob,
                         f1=f1(text, q.answers) if q.answerable else 0.0,
                         gold_line=(hit.source, hit.line) in gold,
                     )
@@ -160,27 +162,34 @@ def sweep(asked: list[Asked], chosen: list[Read | None]) -> tuple[float, dict]:
     return best[1], best[2]
 
 
-def fit_confidence(asked: list[Asked], chosen: list[Read | None]) -> tuple[float, float]:
-    """Logistic regression of "right answer from a gold line" on the margin (Newton's method:
-    two parameters, no library needed)."""
-    x = np.array([c.margin if c else -20.0 for c in chosen])
-    y = np.array(
-        [
-            1.0 if (a.answerable and c is not None and c.f1 >= 0.5 and c.gold_line) else 0.0
-            for a, c in zip(asked, chosen, strict=True)
-        ]
-    )
-    w = np.zeros(2)
-    design = np.stack([x, np.ones_like(x)], axis=1)
+def fit_confidence(
+    asked: list[Asked], chosen: list[Read | None], threshold: float
+) -> tuple[float, float, float]:
+    """Logistic regression of "the answer shown is right and cites its line" on the margin
+    and the span's log-probability, over the questions that would be answered (the
+    confidence a person sees beside an answer). Newton's method: three parameters, no
+    library needed. Returns (margin weight, log-probability weight, bias)."""
+    pairs = [
+        (a, c)
+        for a, c in zip(asked, chosen, strict=True)
+        if c is not None and c.margin >= threshold
+    ]
+    x = np.array([[c.margin, max(c.log_prob, -30.0)] for _, c in pairs]).reshape(-1, 2)
+    y = np.array([1.0 if (a.answerable and c.f1 >= 0.5 and c.gold_line) else 0.0 for a, c in pairs])
+    design = np.concatenate([x, np.ones((len(x), 1))], axis=1)
+    w = np.zeros(3)
     for _ in range(50):
         p = 1 / (1 + np.exp(-(design @ w)))
         gradient = design.T @ (y - p) - 1e-3 * w
-        hessian = -(design.T * (p * (1 - p))) @ design - 1e-3 * np.eye(2)
+        hessian = -(design.T * (p * (1 - p))) @ design - 1e-3 * np.eye(3)
         w = w - np.linalg.solve(hessian, gradient)
-    return float(w[0]), float(w[1])
+    return float(w[0]), float(w[1]), float(w[2])
 
 
 def calibrate(model_dir: Path, dev: Path, limit: int | None) -> dict:
+    """The calibration of the model in `model_dir`; its decision kind and context sizes are
+    kept from the calibration file already there (they are how it was trained, not fitted)."""
+    trained = json.loads((model_dir / "calibration.json").read_text())
     asked = read_all(model_dir, dev, limit)
     trials = []
     for weight in RANK_WEIGHTS:
@@ -189,13 +198,15 @@ def calibrate(model_dir: Path, dev: Path, limit: int | None) -> dict:
         trials.append((metrics["overall_f1"], weight, threshold, metrics))
         print(f"rank_weight {weight}: threshold {threshold:.3f} {metrics}", flush=True)
     _, weight, threshold, metrics = max(trials, key=lambda t: t[0])
-    scale, bias = fit_confidence(asked, choose(asked, weight))
+    scale, log_prob_weight, bias = fit_confidence(asked, choose(asked, weight), threshold)
     return {
         "answer_threshold": round(threshold, 4),
         "rank_weight": weight,
         "confidence_scale": round(scale, 4),
+        "confidence_log_prob": round(log_prob_weight, 4),
         "confidence_bias": round(bias, 4),
         "cite_threshold": 0.0,
+        **{k: trained[k] for k in ("decision", "context_before", "context_after") if k in trained},
         "fitted_on": {
             "file": dev.name,
             "articles": f"{CALIBRATION_ARTICLES}-numbered (0, 2, 4, ...)",

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from evals.metrics import f1
+from qa.reader.features import AFTER, BEFORE
 from qa.reader.model import CALIBRATION_FILE, MODEL_FILE, TOKENIZER_FILE, Passage, ReaderModel
 
 REPORT_PARITY = 1  # odd-numbered dev articles are for reporting, even ones for calibration
@@ -62,13 +63,17 @@ def model_folder(onnx: Path, tokenizer: Path, calibration: Path | None, into: Pa
 
 
 def write_neutral_calibration(folder: Path) -> None:
-    """Scores taken as they come, for measuring a model before it is calibrated."""
+    """Scores taken as they come, for measuring a model before it is calibrated; the decision
+    kind and the context sizes are how `training.train` trains."""
     neutral = {
         "answer_threshold": 0.0,
         "rank_weight": 0.0,
         "confidence_scale": 1.0,
         "confidence_bias": 0.0,
         "cite_threshold": 0.0,
+        "decision": "group",
+        "context_before": BEFORE,
+        "context_after": AFTER,
     }
     (folder / CALIBRATION_FILE).write_text(json.dumps(neutral))
 

@@ -1,8 +1,10 @@
-"""`make train-reader`: train (or resume), export, measure, choose the file to ship, calibrate,
-and write the model card. Every step can be re-run; training resumes from its checkpoint.
+"""`make train-reader`: train (or resume) for a while, export, measure, choose the file to
+ship, calibrate, and write the candidate model with its card into the run's folder. Every step
+can be re-run; training resumes from its checkpoint in the user's cache directory.
 
-    python -m training.pipeline                     # the shipped model's recipe
-    python -m training.pipeline --fraction 0.01 --run .train/smoke --no-install   # a quick try
+    python -m training.pipeline --hours 2            # a session's share of the run
+    python -m training.pipeline --no-train           # measure and calibrate the last weights
+    python -m training.pipeline --no-train --ship    # ... and make the candidate the shipped model
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from qa.reader.model import CALIBRATION_FILE, CARD_FILE, MODEL_DIR, MODEL_FILE, TOKENIZER_FILE
 from training import calibrate, evaluate, export, train
 from training.model import BASE_LICENCE, BASE_NAME, BASE_PACKAGE, base_model_dir
+from training.warmstart import PROGRESS_FILE
 
 MAX_SHIPPED_MB = 50.0
 MAX_F1_LOSS = 1.0
@@ -49,7 +52,6 @@ def sha256(path: Path) -> str:
 
 def write_card(out: Path, run: Path, measured: dict, shipped: str, calibration: dict) -> None:
     meta = json.loads((run / "train.json").read_text())
-    seconds = meta.get("train_seconds", meta.get("train_seconds_this_session", 0))
     cal = calibration["fitted_on"]
     rows = "\n".join(
         f"| {name}{' (shipped)' if name == shipped else ''} | {m['size_mb']} | "
@@ -59,27 +61,37 @@ def write_card(out: Path, run: Path, measured: dict, shipped: str, calibration: 
     any_m = next(iter(measured.values()))
     text = f"""# Reader model card
 
-An extractive span reader: given a question and one line of a document (with the end of the
-line before it and the start of the line after it), it points at the answer inside the line or
-at `[CLS]` for "not in this line". It is what `qa` answers with by default.
+An extractive span reader: given a question and the lines retrieval found for it (each with
+the end of the line before it and the start of the line after it), it points at the answer
+in one of the lines, or says that none of them answers. It is what `qa` answers with by
+default.
 
 - file: `{MODEL_FILE}` ({measured[shipped]["size_mb"]} MB, {shipped}: {_FORMATS[shipped]})
 - sha256: {sha256(out / MODEL_FILE)}
 - inputs: `input_ids`, `attention_mask`, `token_type_ids` (int64, batch x tokens);
   outputs: `start_logits`, `end_logits`; tokenizer: `{TOKENIZER_FILE}` (BERT uncased WordPiece)
+- a window: `[CLS] question [SEP] {calibration.get("context_before")} tokens of the line
+  before [M1] line [M2] {calibration.get("context_after")} tokens of the line after [SEP]`
 - base model: {BASE_NAME} (6 layers, 384 hidden, 22.6M parameters), licence {BASE_LICENCE},
   as shipped in the PyPI package `{BASE_PACKAGE.replace("_", "-")}`
 - head: one linear layer giving a start and an end score per token
 
 ## Training
-- data: SQuAD 1.1 train (Rajpurkar et al. 2016, CC BY-SA 4.0), a seeded
-  {meta.get("fraction", 1.0):.0%} of its questions spread over all articles; each question
-  gives the line that holds the answer (a group of 1-3 sentences, or the whole paragraph),
-  and negatives: another line of the same paragraph, a line of another paragraph, and the
-  answer's line asked with a swapped name or number. {meta["examples"]} windows,
-  {meta["examples_with_answer"]} of them holding the answer.
-- steps: {meta["steps"]} of batch {meta["batch"]}, AdamW, lr {meta["lr"]}, linear warm-up and decay,
-  seed {meta["seed"]}; {seconds / 3600:.1f} hours on 2 CPU cores
+- objective: {meta["objective"]}: the start (and end) scores of every token of every line of
+  a group and one "no answer" option share one softmax (Clark and Gardner, ACL 2018), so
+  scores are comparable across lines and "none of these lines" is learnt; the decision at
+  inference is the same (`qa/reader/decode.py`, `decide`).
+- data: SQuAD 1.1 train (Rajpurkar et al. 2016, CC BY-SA 4.0), every question as a group of
+  {meta["group_lines"]} lines of its article ranked by the product's keyword retrieval (BM25 on
+  `qa.text.terms`), the answer's line put in when retrieval missed it; {meta["groups"]} groups,
+  {meta["answerable_groups"]} answerable (the others leave the answer's lines out, or ask with
+  a swapped name or number). Articles are cut one line per paragraph or 1-3 sentences a line.
+- trained so far: {meta["groups_trained"]} groups ({meta["steps"]} of {meta["total_steps"]}
+  steps of {meta["batch"]} groups; {"finished" if meta["finished"] else "the run goes on"}),
+  AdamW lr {meta["lr"]}, word embeddings {
+        "frozen" if meta["frozen_word_embeddings"] else "trained"
+    }, seed {meta["seed"]}; started from {meta["started_from"]};
+  {meta["hours"]} hours on 2 CPU cores over {meta["sessions"]} session(s) of this objective.
 - the gold questions (`evals/gold.jsonl`) were never used for training, choosing or calibrating.
 
 ## Measured
@@ -93,15 +105,24 @@ its own paragraph (answer F1, 0-100); time to read 8 lines of news for one quest
 ## Calibration (`{CALIBRATION_FILE}`)
 Fitted on the even-numbered SQuAD 2.0 dev articles ({cal["questions"]} questions, whole-corpus
 retrieval, {cal["lines_read"]} lines read): rank weight {calibration["rank_weight"]}, answer
-threshold {calibration["answer_threshold"]} (the margin of the best span over "not in this
-line" that maximises SQuAD 2.0 overall F1 while declining at most 10 % of the answerable
-questions), confidence =
-sigmoid({calibration["confidence_scale"]} x margin {calibration["confidence_bias"]:+}).
-On those articles: {cal["metrics"]}. Results are reported on the odd-numbered articles only.
+threshold {calibration["answer_threshold"]} (the margin of the best span over "no answer"
+that maximises SQuAD 2.0 overall F1 while declining at most 10 % of the answerable
+questions), confidence = sigmoid({calibration["confidence_scale"]} x margin
+{calibration["confidence_log_prob"]:+} x log-probability {calibration["confidence_bias"]:+}),
+fitted on the answers it would show. On those articles: {cal["metrics"]}. Results are
+reported on the odd-numbered articles only.
 
 Made by `make train-reader` ({time.strftime("%Y-%m-%d")}).
 """
     (out / CARD_FILE).write_text(text)
+
+
+def write_progress(out: Path, run: Path) -> None:
+    """Where this model's training stopped, so that a run on a machine without the cache
+    starts from this model at that place in the plan (`training.train`)."""
+    meta = json.loads((run / "train.json").read_text())
+    progress = {k: meta[k] for k in ("seed", "batch", "steps", "total_steps", "hours", "sessions")}
+    (out / PROGRESS_FILE).write_text(json.dumps(progress, indent=2) + "\n")
 
 
 _FORMATS = {
@@ -118,7 +139,14 @@ def main() -> None:
     p.description = __doc__
     p.formatter_class = argparse.RawTextHelpFormatter
     p.add_argument("--dev", default="../shared/squad/dev-v2.0.json")
+    p.add_argument("--no-train", action="store_true", help="measure the run's last weights")
     p.add_argument("--ship-to", default=str(MODEL_DIR))
+    p.add_argument(
+        "--ship",
+        action="store_true",
+        help="copy the candidate over the shipped model (only once it measures at least as "
+        "well on every set: bench/bench_reader_loss.py)",
+    )
     p.add_argument("--eval-limit", type=int, default=None)
     p.add_argument(
         "--calibration-limit",
@@ -129,12 +157,12 @@ def main() -> None:
     p.add_argument(
         "--reuse-measurements",
         action="store_true",
-        help="keep the exports and measurements of an earlier run; calibrate and ship again",
+        help="keep the exports and measurements of an earlier run; calibrate again",
     )
     args = p.parse_args()
     run = Path(args.run)
     weights = run / "reader.pt"
-    if not (weights.exists() and (run / "train.json").exists()):
+    if not args.no_train or not weights.exists():
         weights = train.train(args)
     tokenizer = base_model_dir() / "tokenizer.json"
     if args.reuse_measurements and (run / "measured.json").exists():
@@ -151,16 +179,23 @@ def main() -> None:
             run / "onnx", Path(args.dev), tokenizer, seed_lines, args.eval_limit
         )
         (run / "measured.json").write_text(json.dumps(measured, indent=2))
-    shipped = choose_format(measured)
-    out = Path(args.ship_to)
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copy(run / "onnx" / f"reader-{shipped}.onnx", out / MODEL_FILE)
-    shutil.copy(tokenizer, out / TOKENIZER_FILE)
-    evaluate.write_neutral_calibration(out)  # reading for calibration needs no calibration
-    calibration = calibrate.calibrate(out, Path(args.dev), args.calibration_limit or None)
-    (out / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2) + "\n")
-    write_card(out, run, measured, shipped, calibration)
-    print(f"shipped {shipped} to {out}")
+    chosen = choose_format(measured)
+    candidate = run / "candidate"
+    candidate.mkdir(parents=True, exist_ok=True)
+    shutil.copy(run / "onnx" / f"reader-{chosen}.onnx", candidate / MODEL_FILE)
+    shutil.copy(tokenizer, candidate / TOKENIZER_FILE)
+    evaluate.write_neutral_calibration(candidate)  # reading for calibration needs no calibration
+    calibration = calibrate.calibrate(candidate, Path(args.dev), args.calibration_limit or None)
+    (candidate / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2) + "\n")
+    write_card(candidate, run, measured, chosen, calibration)
+    write_progress(candidate, run)
+    print(f"candidate model ({chosen}) in {candidate}")
+    if args.ship:
+        out = Path(args.ship_to)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in (MODEL_FILE, TOKENIZER_FILE, CALIBRATION_FILE, CARD_FILE, PROGRESS_FILE):
+            shutil.copy(candidate / name, out / name)
+        print(f"shipped to {out}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,10 @@ class ReadLine:
     def margin(self) -> float:
         return self.span.margin if self.span else -math.inf
 
+    @property
+    def log_prob(self) -> float:
+        return self.span.log_prob if self.span else -math.inf
+
 
 @dataclass
 class Reading:
@@ -71,8 +75,19 @@ def same_answer(a: str, b: str) -> bool:
 
 
 class ReaderAnswerer:
-    def __init__(self, model: ReaderModel) -> None:
+    """Reads with `model`; the two thresholds, when given, replace the calibration's (the
+    `answering` settings), so abstaining and citing can be made stricter without refitting."""
+
+    def __init__(
+        self,
+        model: ReaderModel,
+        *,
+        answer_threshold: float | None = None,
+        cite_threshold: float | None = None,
+    ) -> None:
         self.model = model
+        self.answer_threshold = answer_threshold
+        self.cite_threshold = cite_threshold
 
     def answer(self, question: str, hits: list[LineHit], neighbours: Neighbours) -> Reading:
         asked = self.model.question(question)
@@ -93,14 +108,25 @@ class ReaderAnswerer:
             return Reading(answer="", abstained=True, confidence=0.0, question_cut=asked.cut)
         best = ranked[0]
         confidence = 1.0 / (
-            1.0 + math.exp(-(cal.confidence_scale * best.margin + cal.confidence_bias))
+            1.0
+            + math.exp(
+                -(
+                    cal.confidence_scale * best.margin
+                    + cal.confidence_log_prob * best.log_prob
+                    + cal.confidence_bias
+                )
+            )
         )
-        if best.margin < cal.answer_threshold:
+        answer_threshold = (
+            cal.answer_threshold if self.answer_threshold is None else self.answer_threshold
+        )
+        cite_threshold = cal.cite_threshold if self.cite_threshold is None else self.cite_threshold
+        if best.margin < answer_threshold:
             return Reading(answer="", abstained=True, confidence=confidence, question_cut=asked.cut)
         cited = [best] + [
             x
             for x in ranked[1:]
-            if x.margin >= cal.cite_threshold and same_answer(x.answer, best.answer)
+            if x.margin >= cite_threshold and same_answer(x.answer, best.answer)
         ]
         return Reading(
             answer=best.answer,

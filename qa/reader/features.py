@@ -23,8 +23,8 @@ CLS, SEP, PAD = 101, 102, 0
 LINE_OPEN, LINE_CLOSE = 1, 2  # [unused0], [unused1]
 MAX_LEN = 256  # tokens in one window, the question and the markers included
 MAX_QUESTION = 64  # tokens of the question kept; a longer one is cut (and the caller says so)
-BEFORE = 40  # tokens of the previous line(s) shown before the line
-AFTER = 16  # tokens of the next line(s) shown after it
+BEFORE = 24  # tokens of the previous line(s) shown before the line
+AFTER = 8  # tokens of the next line(s) shown after it
 OVERLAP = 64  # tokens shared by consecutive windows of one long line
 
 
@@ -59,8 +59,10 @@ def load_tokenizer(path: str) -> Tokenizer:
 class Featurizer:
     """Cuts (question, line, neighbours) into model windows."""
 
-    def __init__(self, tokenizer: Tokenizer) -> None:
+    def __init__(self, tokenizer: Tokenizer, before: int = BEFORE, after: int = AFTER) -> None:
         self.tokenizer = tokenizer
+        self.before = before  # what the model was trained with (its calibration says)
+        self.after = after
 
     def question(self, text: str) -> Question:
         ids = self.tokenizer.encode(text, add_special_tokens=False).ids
@@ -76,8 +78,8 @@ class Featurizer:
             return []
         if len(ids) <= room:
             spare = room - len(ids)
-            left = self._tail(before, min(BEFORE, spare))
-            right = self._head(after, min(AFTER, spare - len(left)))
+            left = self._tail(before, min(self.before, spare))
+            right = self._head(after, min(self.after, spare - len(left)))
             return [self._window(question, ids, offsets, left, right)]
         # A long line: overlapping windows; the line's own text around each window is its
         # context, so no neighbours are added.

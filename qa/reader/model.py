@@ -9,14 +9,14 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from index.errors import first_line
-from qa.reader.decode import Span, best_span
+from qa.reader.decode import Span, best_span, decide
 from qa.reader.features import Featurizer, Question, Window, batch_arrays, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,32 @@ class Calibration:
 
     answer_threshold: float  # below this margin the best span is not trusted: abstain
     rank_weight: float  # how much retrieval's order counts beside the reader's margin
-    confidence_scale: float  # confidence = sigmoid(scale * margin + bias)
+    # confidence = sigmoid(scale * margin + log_prob_weight * log_prob + bias)
+    confidence_scale: float
     confidence_bias: float
     cite_threshold: float  # a further line is cited only with at least this margin
+    confidence_log_prob: float = 0.0
+    # How the model was trained to decide: "line" (each window alone, its own [CLS] for "not
+    # in this line") or "group" (one softmax over every line read, `decode.decide`).
+    decision: str = "line"
+    # Tokens of the neighbouring lines the model was trained to see around a line.
+    context_before: int = 40
+    context_after: int = 16
 
     @classmethod
     def load(cls, path: Path) -> Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: float(data[k]) for k in cls.__dataclass_fields__})
+        values: dict[str, Any] = {}
+        for name, spec in cls.__dataclass_fields__.items():
+            if name not in data:  # a file older than the field keeps its default
+                if spec.default is MISSING:
+                    raise KeyError(name)
+                continue
+            kind = {"decision": str, "context_before": int, "context_after": int}.get(name, float)
+            values[name] = kind(data[name])
+        if values.get("decision", "line") not in ("line", "group"):
+            raise ValueError(f"unknown decision {values['decision']!r}")
+        return cls(**values)
 
 
 def _broken(path: Path, err: BaseException | None = None) -> ReaderModelError:
@@ -120,13 +138,17 @@ class ReaderModel:
             if not path.is_file():
                 raise _broken(path)
         try:
-            featurizer = Featurizer(load_tokenizer(str(paths[TOKENIZER_FILE])))
-        except Exception as err:
-            raise _broken(paths[TOKENIZER_FILE], err) from err
-        try:
             calibration = Calibration.load(paths[CALIBRATION_FILE])
         except Exception as err:
             raise _broken(paths[CALIBRATION_FILE], err) from err
+        try:
+            featurizer = Featurizer(
+                load_tokenizer(str(paths[TOKENIZER_FILE])),
+                before=calibration.context_before,
+                after=calibration.context_after,
+            )
+        except Exception as err:
+            raise _broken(paths[TOKENIZER_FILE], err) from err
         options = ort.SessionOptions()
         options.log_severity_level = 3
         # BASIC includes constant folding, which turns the float16-stored weights back into
@@ -165,16 +187,27 @@ class ReaderModel:
                 windows.append(window)
                 owner.append(i)
         best: list[Span | None] = [None] * len(passages)
+        start_logits: list[np.ndarray] = [np.empty(0)] * len(windows)
+        end_logits: list[np.ndarray] = [np.empty(0)] * len(windows)
+        group = self.calibration.decision == "group"
         # Similar lengths batched together: padding is the main waste.
         order = sorted(range(len(windows)), key=lambda w: len(windows[w].input_ids))
         for start in range(0, len(order), _BATCH):
             chunk = order[start : start + _BATCH]
             starts, ends = self._run([windows[w] for w in chunk])
             for row, w in enumerate(chunk):
+                start_logits[w], end_logits[w] = starts[row], ends[row]
                 span = best_span(windows[w], starts[row], ends[row])
                 current = best[owner[w]]
-                if span is not None and (current is None or span.margin > current.margin):
+                # A long line keeps its best window: by score when every window shares one
+                # "no answer", by margin over its own [CLS] otherwise.
+                if span is not None and (
+                    current is None
+                    or (span.score > current.score if group else span.margin > current.margin)
+                ):
                     best[owner[w]] = span
+        if group:
+            return decide(best, windows, start_logits, end_logits)
         return best
 
     def _run(self, windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,220 @@
+"""Training groups for the reader, shaped like what it is given in use.
+
+In use the reader is given the lines that retrieval ranks highest for a question and must
+either point at the answer in one of them or say "not in any of these lines". So each SQuAD
+1.1 train question becomes one group of lines:
+
+- its article is cut into lines the way a document reaches the product: either one line per
+  paragraph (how a SQuAD article is indexed) or lines of 1-3 sentences (how news paragraphs
+  read), chosen per article;
+- the lines are ranked against the question by the product's own keyword terms
+  (`qa.text.terms`) and BM25 (bm25s, as `qa.retrieval.KeywordRanker`), and the group is the top
+  `GROUP_LINES` of them, with the line holding the answer put in when retrieval missed it;
+- in a share of groups (`P_NO_ANSWER`) every line holding the answer is left out, so the
+  right output is "not in any of these lines"; in another share (`P_SWAPPED`) the question's
+  name or number is swapped for another of the article's, which the lines do not say (the
+  shape of SQuAD 2.0's unanswerable questions).
+
+Dense retrieval is left out of the ranking here: embedding every line of SQuAD train costs
+about 20 minutes of both cores before the first step, and BM25's top lines are already the
+hard, on-topic negatives the product's reader meets.
+
+A group is kept as character spans only; windows are made from it when a batch is formed
+(`training.train.collate`), with the product's own `Featurizer`, so there is nothing to go
+stale between the two. Nothing here reads the evaluation sets.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+
+from qa.text import terms
+
+GROUP_LINES = 4
+P_PARAGRAPH_ARTICLE = 0.4  # share of articles cut one line per paragraph
+P_NO_ANSWER = 0.25  # groups with the answer's lines left out
+P_SWAPPED = 0.08  # groups asked with a swapped name or number (nothing answers them)
+
+# A sentence ends at . ! or ? followed by a space and a capital, digit or quote, unless the
+# word before is a common abbreviation. Rough, but only used to shape training lines.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“(])")
+_ABBREVIATION = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|U\.S|No|Vol|Gen|Col|Lt)\.$"
+)
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’-]*)*")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One question and the lines it is read with. `lines` index `Article.lines`; `answers`
+    holds (position in `lines`, char start, char end) of every answer occurrence in them:
+    empty when nothing in the group answers."""
+
+    article: int
+    question: str
+    lines: tuple[int, ...]
+    answers: tuple[tuple[int, int, int], ...]
+
+
+@dataclass(frozen=True)
+class Article:
+    lines: tuple[str, ...]
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of a paragraph."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text[start : match.start()]):
+            continue
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def cut_paragraph(text: str, rng: random.Random) -> list[tuple[int, int]]:
+    """Lines of 1-3 sentences."""
+    sentences = split_sentences(text)
+    lines: list[tuple[int, int]] = []
+    i = 0
+    while i < len(sentences):
+        group = sentences[i : i + rng.choice((1, 1, 2, 2, 3))]
+        lines.append((group[0][0], group[-1][1]))
+        i += len(group)
+    return lines
+
+
+def _occurrences(text: str, answer: str) -> list[tuple[int, int]]:
+    """Every place the answer's words appear in a line, case aside."""
+    low, needle = text.lower(), answer.lower().strip()
+    out, at = [], low.find(needle) if needle else -1
+    while at >= 0:
+        before_ok = at == 0 or not low[at - 1].isalnum()
+        after = at + len(needle)
+        if before_ok and (after == len(low) or not low[after].isalnum()):
+            out.append((at, after))
+        at = low.find(needle, at + 1)
+    return out
+
+
+def _swap(question: str, lines: list[str], pool: list[str], rng: random.Random) -> str | None:
+    """The question with one of its names or numbers replaced by another of the article's
+    that none of the lines mentions; None when nothing can be swapped."""
+    targets = [*_NAME.finditer(question), *_NUMBER.finditer(question)]
+    rng.shuffle(targets)
+    said = " ".join(lines).lower()
+    for target in targets:
+        is_number = target.group()[0].isdigit()
+        choices = [
+            c
+            for c in pool
+            if c[0].isdigit() == is_number
+            and c.lower() not in said
+            and c.lower() not in question.lower()
+        ]
+        if choices:
+            return question[: target.start()] + rng.choice(choices) + question[target.end() :]
+    return None
+
+
+def _article_lines(
+    paragraphs: list[str], by_paragraph: bool, rng: random.Random
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """The article's lines, and for each its (paragraph, offset in the paragraph)."""
+    lines: list[str] = []
+    where: list[tuple[int, int]] = []
+    for p, text in enumerate(paragraphs):
+        spans = [(0, len(text))] if by_paragraph else cut_paragraph(text, rng)
+        for a, b in spans:
+            lines.append(text[a:b])
+            where.append((p, a))
+    return lines, where
+
+
+def build_groups(squad_path: Path, *, seed: int = 0) -> tuple[list[Article], list[Group]]:
+    """Every question of a SQuAD 1.1 file as a group, in a seeded random order (so that any
+    first part of the list is a fair sample of the whole)."""
+    rng = random.Random(seed)
+    data = json.loads(squad_path.read_text(encoding="utf-8"))["data"]
+    articles: list[Article] = []
+    groups: list[Group] = []
+    for a, article in enumerate(data):
+        paragraphs = [p["context"] for p in article["paragraphs"]]
+        lines, where = _article_lines(paragraphs, rng.random() < P_PARAGRAPH_ARTICLE, rng)
+        articles.append(Article(tuple(lines)))
+        if not lines:  # an article without paragraphs has no questions either
+            continue
+        retriever = bm25s.BM25()
+        retriever.index([terms(t) or ["\x00"] for t in lines], show_progress=False)
+        vocabulary = {t for line in lines for t in terms(line)}
+        pool = sorted({m.group() for p in paragraphs for m in _NAME.finditer(p)})
+        pool += sorted({m.group() for p in paragraphs for m in _NUMBER.finditer(p)})
+        for p, paragraph in enumerate(article["paragraphs"]):
+            for qa in paragraph["qas"]:
+                group = _group(a, qa, p, lines, where, retriever, vocabulary, pool, rng)
+                if group is not None:
+                    groups.append(group)
+    rng.shuffle(groups)
+    return articles, groups
+
+
+def _group(
+    article: int,
+    qa: dict,
+    p: int,
+    lines: list[str],
+    where: list[tuple[int, int]],
+    retriever: bm25s.BM25,
+    vocabulary: set[str],
+    pool: list[str],
+    rng: random.Random,
+) -> Group | None:
+    answer = qa["answers"][0]
+    a_start = int(answer["answer_start"])
+    a_end = a_start + len(answer["text"])
+    holder = next(
+        (
+            i
+            for i, (q, off) in enumerate(where)
+            if q == p and off <= a_start and a_end <= off + len(lines[i])
+        ),
+        None,
+    )
+    if holder is None:  # the answer runs across two of our sentence lines
+        return None
+    query = [t for t in terms(qa["question"]) if t in vocabulary]
+    depth = min(len(lines), GROUP_LINES * 3)
+    ranked: list[int] = []
+    if query:
+        docs, scores = retriever.retrieve([query], k=depth, show_progress=False, n_threads=1)
+        ranked = [int(d) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+    rest = [i for i in range(len(lines)) if i not in ranked]
+    rng.shuffle(rest)
+    ranked += rest  # retrieval found fewer than asked: fill with other lines of the article
+    text = answer["text"]
+    roll = rng.random()
+    if roll < P_NO_ANSWER:
+        chosen = [i for i in ranked if not _occurrences(lines[i], text) and i != holder]
+        chosen = chosen[:GROUP_LINES]
+        return Group(article, qa["question"], tuple(chosen), ()) if chosen else None
+    chosen = ranked[:GROUP_LINES]
+    if holder not in chosen:
+        chosen[-1:] = [holder]
+    if roll < P_NO_ANSWER + P_SWAPPED:
+        swapped = _swap(qa["question"], [lines[i] for i in chosen], pool, rng)
+        if swapped is not None:
+            return Group(article, swapped, tuple(chosen), ())
+    offset = where[holder][1]
+    answers = {(chosen.index(holder), a_start - offset, a_end - offset)}
+    for k, i in enumerate(chosen):  # the same answer said again in another line of the group
+        answers.update((k, s, e) for s, e in _occurrences(lines[i], text))
+    return Group(article, qa["question"], tuple(chosen), tuple(sorted(answers)))
