@@ -362,7 +362,7 @@ class ChatPage:
             if path.suffix.lower() not in UPLOAD_TYPES:
                 messages.append(f"{name}: not a supported file ({UPLOAD_NAMES})")
                 continue
-            limit = self.assistant.settings.upload_max_mb
+            limit = self.assistant.settings.ui.upload_max_mb
             if path.stat().st_size > limit * 2**20:
                 messages.append(f"{name}: larger than {limit} MB")
                 continue
@@ -430,6 +430,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
     """The page: the chat and its settings, the source panel, the documents. What depends on
     the index (the documents, the empty chat's examples) is read again on every page load."""
     page = ChatPage(assistant, upload_dir)
+    upload_max_mb = assistant.settings.ui.upload_max_mb
     modes = ["reader", "llm"] if assistant.llm_enabled else ["reader"]
     if assistant.llm_enabled:
         about_modes = "reader: the offline reader model; llm: the model QA_LLM_MODEL names."
@@ -493,7 +494,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                     # No file_types: Gradio would refuse another type with an error on every
                     # output of the upload; `upload` says which file was refused and why.
                     files = gr.File(
-                        label=f"{UPLOAD_NAMES}, up to {assistant.settings.upload_max_mb} MB each",
+                        label=f"{UPLOAD_NAMES}, up to {upload_max_mb} MB each",
                         file_count="multiple",
                         elem_id="qa-upload",
                     )
@@ -576,19 +577,19 @@ def launch(
     """Open the index (building it from the corpus if missing) and serve the page. `notify`
     is told, one line at a time, what a slow start is doing and where the page is served."""
     say = notify or (lambda message: None)
-    credentials = check_binding(settings.host, settings.auth)
+    credentials = check_binding(settings.ui.host, settings.ui.auth)
     assistant = Assistant(settings, notify=say)
-    app = build_app(assistant, settings.data_dir / "uploads")
+    app = build_app(assistant, settings.index.data_dir / "uploads")
     # A few questions at once (Settings.answers_at_once): answering is CPU-bound, so more
     # parallel work only makes every reply slower; the queue keeps the rest waiting in order.
-    app.queue(default_concurrency_limit=settings.answers_at_once, max_size=256)
-    say(f"serving on http://{settings.host}:{settings.port}")
+    app.queue(default_concurrency_limit=settings.ui.answers_at_once, max_size=256)
+    say(f"serving on http://{settings.ui.host}:{settings.ui.port}")
     return app.launch(
-        server_name=settings.host,
-        server_port=settings.port,
+        server_name=settings.ui.host,
+        server_port=settings.ui.port,
         share=False,
         auth=credentials,
-        max_file_size=f"{settings.upload_max_mb}mb",
+        max_file_size=f"{settings.ui.upload_max_mb}mb",
         prevent_thread_lock=not block,
         quiet=True,
         footer_links=["api"],

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from index import IndexError_, ingest
 from index.errors import IngestInterrupted, first_line
-from qa.settings import MAX_TOP_K, Settings
+from qa.settings import MAX_TOP_K, Settings, setting_name
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def index_command(
     read again."""
     settings = _settings(ctx).with_overrides(chunk_size=chunk_size)
     targets = paths or [settings.corpus]
-    report = ingest(settings.index_config(), targets, rebuild=rebuild, console=err)
+    report = ingest(settings.index, targets, rebuild=rebuild, console=err)
     for skip in report.skipped:
         err.print(f"skipped {skip.path}: {skip.reason}", markup=False, highlight=False)
     for note in report.notes:
@@ -171,7 +171,7 @@ def chat_command(
 
     settings = _settings(ctx).with_overrides(host=host, port=port, auth=auth)
     try:
-        check_binding(settings.host, settings.auth)  # refuse before indexing or serving
+        check_binding(settings.ui.host, settings.ui.auth)  # refuse before indexing or serving
         # A first start indexes the corpus before it serves: say so, or it looks stuck;
         # "serving on" comes once the page is built.
         launch(settings, notify=lambda line: err.print(line, markup=False, highlight=False))
@@ -179,7 +179,7 @@ def chat_command(
         raise Fail(str(exc)) from exc
     except OSError as exc:
         raise Fail(
-            f"cannot serve on {settings.host}:{settings.port} ({exc.strerror or exc})"
+            f"cannot serve on {settings.ui.host}:{settings.ui.port} ({exc.strerror or exc})"
         ) from exc
 
 
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        where = ".".join(str(p) for p in problem.get("loc", ())) or "setting"
+        where = setting_name(tuple(problem.get("loc", ())))
         message = problem.get("msg", str(exc))
         err.print(f"error: invalid {where}: {message}", markup=False, highlight=False)
         sys.exit(1)
