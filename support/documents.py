@@ -81,6 +81,39 @@ def write_docx(path: Path, paragraphs: list[str], table: list[list[str]] | None 
     return path
 
 
+_WORD_NS = (
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+)
+
+
+def write_docx_xml(path: Path, body: str) -> Path:
+    """A minimal .docx whose body is the given WordprocessingML (`w:` elements): for the
+    markup python-docx cannot write (tracked changes, content controls, text boxes)."""
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f"<w:document {_WORD_NS}><w:body>{body}</w:body></w:document>"
+    )
+    types = (
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.wordprocessingml.document.main+xml"/></Types>'
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", types)
+        archive.writestr("word/document.xml", document)
+    return path
+
+
+def write_empty_paragraphs_docx(path: Path, paragraphs: int) -> Path:
+    """A small .docx that unpacks to many empty paragraphs (a few bytes each, zipped to
+    almost nothing)."""
+    return write_docx_xml(path, "<w:p/>" * paragraphs)
+
+
 def write_zip_bomb(path: Path, unpacked_mb: int = 300) -> Path:
     """A .docx-named zip whose one member unpacks to hundreds of MB of zeros."""
     buffer = io.BytesIO()

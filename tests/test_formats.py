@@ -12,7 +12,16 @@ from index import IndexConfig, ingest
 from index.formats import LOADERS
 from qa import Assistant
 from support.cli import run_qa
-from support.documents import FACT, HEAD, filler, twelve_pages, write_docx, write_pdf
+from support.documents import (
+    FACT,
+    HEAD,
+    filler,
+    twelve_pages,
+    write_docx,
+    write_docx_xml,
+    write_empty_paragraphs_docx,
+    write_pdf,
+)
 
 FERRY = "The first ferry to Orlen leaves the harbour at 9:15 every morning.\n"
 
@@ -171,6 +180,75 @@ def test_a_word_file_is_one_paragraph_a_line_with_table_rows_readable(tmp_path) 
     answer = assistant.ask("How many drones were shot down over Odesa?")
     assert answer.answer == "17"
     assert answer.citations[0].label == "drones.docx:6"
+
+
+def _run(text: str) -> str:
+    return f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r>'
+
+
+WORD_MARKUP = {
+    "insertion": f'<w:p>{_run("Entry costs ")}<w:ins w:id="1" w:author="a">'
+    f"{_run('12 euros')}</w:ins>{_run('.')}</w:p>",
+    "content control": f"<w:p>{_run('Entry costs ')}<w:sdt><w:sdtContent>{_run('12 euros')}"
+    f"</w:sdtContent></w:sdt>{_run('.')}</w:p>",
+    "content control around a paragraph": "<w:sdt><w:sdtContent><w:p>"
+    f"{_run('Entry costs 12 euros.')}</w:p></w:sdtContent></w:sdt>",
+    "smart tag": f'<w:p>{_run("Entry costs ")}<w:smartTag w:uri="u" w:element="price">'
+    f"{_run('12 euros')}</w:smartTag>{_run('.')}</w:p>",
+    "field result": f'<w:p>{_run("Entry costs ")}<w:fldSimple w:instr="PRICE">'
+    f"{_run('12 euros')}</w:fldSimple>{_run('.')}</w:p>",
+    "hyperlink": f'<w:p>{_run("Entry costs ")}<w:hyperlink r:id="rId9">{_run("12 euros")}'
+    f"</w:hyperlink>{_run('.')}</w:p>",
+}
+
+
+@pytest.mark.parametrize("markup", WORD_MARKUP, ids=list(WORD_MARKUP))
+def test_word_text_inside_markup_is_read(tmp_path: Path, markup: str) -> None:
+    path = write_docx_xml(tmp_path / "prices.docx", WORD_MARKUP[markup])
+    assert LOADERS[".docx"](path.read_bytes()).lines == ["Entry costs 12 euros."]
+
+
+def test_word_deleted_text_stays_out_and_a_text_box_is_a_line_of_its_own(tmp_path) -> None:
+    body = (
+        f'<w:p>{_run("Entry costs ")}<w:del w:id="2" w:author="a"><w:r>'
+        "<w:delText>10 euros</w:delText></w:r></w:del>"
+        f'<w:ins w:id="3" w:author="a">{_run("12 euros")}</w:ins>{_run(".")}'
+        '<w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:txbx>'
+        f"<w:txbxContent><w:p>{_run('Children enter free.')}</w:p></w:txbxContent>"
+        "</wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p>"
+        f"{_run('Children enter free.')}</w:p></w:txbxContent></w:pict></mc:Fallback>"
+        "</mc:AlternateContent></w:r></w:p>"
+    )
+    path = write_docx_xml(tmp_path / "prices.docx", body)
+    assert LOADERS[".docx"](path.read_bytes()).lines == [
+        "Entry costs 12 euros.",
+        "Children enter free.",
+    ]
+
+
+def test_a_word_file_of_too_many_paragraphs_is_refused_in_bounded_memory(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from index.formats.docx import MAX_BLOCKS
+
+    path = write_empty_paragraphs_docx(tmp_path / "empty.docx", MAX_BLOCKS + 1)
+    assert path.stat().st_size < 50_000
+    probe = (
+        "import resource, sys; from pathlib import Path; from index.formats import LOADERS\n"
+        "try: LOADERS['.docx'](Path(sys.argv[1]).read_bytes())\n"
+        "except Exception as err: print(err)\n"
+        # VmHWM, not ru_maxrss: the latter starts from the forking parent's size.
+        "print(next(x.split()[1] for x in open('/proc/self/status') if x.startswith('VmHWM')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True
+    )
+    message, peak_kb = done.stdout.splitlines()
+    assert message.startswith("refused: more than 500,000 paragraphs and tables")
+    assert int(peak_kb) < 250_000, f"peak {int(peak_kb) // 1024} MB"  # python-docx: over 1 GB
 
 
 def test_the_page_accepts_a_pdf_upload_and_answers_from_it(tmp_path, monkeypatch) -> None:

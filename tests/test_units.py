@@ -11,7 +11,7 @@ from index.chunking import LineChunker
 from index.layout import Anchor, Place, decode, encode, locate, visual_lines
 from index.loaders import LoadedText
 from qa.llm import _Parsed, verify
-from qa.reader.decode import best_span
+from qa.reader.decode import best_span, decide
 from qa.reader.features import Window
 from qa.retrieval import RRF_K, LineHit, fuse
 from qa.types import Citation
@@ -75,6 +75,35 @@ def test_a_span_never_ends_before_it_starts() -> None:
     starts[7], ends[4] = 10.0, 10.0  # the best start lies after the best end
     span = best_span(_window(4), starts, ends)
     assert span is not None and span.start <= span.end
+
+
+def _logits(cls: float, at: int | None = None, score: float = 0.0) -> np.ndarray:
+    row = np.full(10, -5.0)
+    row[0] = cls
+    if at is not None:
+        row[at] = score
+    return row
+
+
+def test_a_group_decision_shares_one_no_answer_score_across_the_lines() -> None:
+    """Each window's [CLS] differs, but the group's "no answer" is their mean in probability,
+    so margins compare across lines."""
+    windows = [_window(4), _window(4)]
+    starts = [_logits(1.0, 5, 4.0), _logits(3.0, 6, 2.0)]
+    ends = [_logits(1.0, 5, 4.0), _logits(3.0, 6, 2.0)]
+    spans = [best_span(w, s, e) for w, s, e in zip(windows, starts, ends, strict=True)]
+    decided = decide(spans, windows, starts, ends)
+    null = 2 * float(np.log((np.exp(1.0) + np.exp(3.0)) / 2))
+    assert all(s is not None and abs(s.null - null) < 1e-9 for s in decided)
+    assert decided[0] is not None and decided[1] is not None
+    assert decided[0].margin > decided[1].margin  # 8 against 4, whatever each [CLS] said
+
+
+def test_group_probabilities_of_the_spans_and_no_answer_stay_below_one() -> None:
+    windows = [_window(4)]
+    starts, ends = [_logits(0.0, 5, 6.0)], [_logits(0.0, 5, 6.0)]
+    (span,) = decide([best_span(windows[0], starts[0], ends[0])], windows, starts, ends)
+    assert span is not None and -1.0 < span.log_prob < 0.0
 
 
 def test_a_layout_round_trips_and_locates_the_line_of_a_span() -> None:

@@ -1,0 +1,152 @@
+"""Where the reader's answers are lost: the answer given the right line ("oracle"), the answer
+chosen over every line of the corpus (gold set only: the seeds are small), and the product's
+answer through retrieval at 8, 16 and 24 lines, with each kind of failure, the confidence's
+AUROC and calibration error, and the time a question takes. One or more reader folders are
+measured in the same run, so their rows compare.
+
+    python bench/bench_reader_loss.py --reader qa/reader/model \\
+        --reader ~/.cache/qa/train/reader/candidate
+    python bench/bench_reader_loss.py --squad-limit 600 --lines 8 16 24
+
+The SQuAD rows ask the odd-numbered SQuAD 2.0 dev articles (the even ones calibrate), over a
+corpus of every article, as `qa eval --format squad --articles odd` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from evals.datasets import GoldQuestion, sample_questions  # noqa: E402
+from evals.metrics import f1  # noqa: E402
+from evals.run import load_questions  # noqa: E402
+from evals.runner import evaluate, failures  # noqa: E402
+from qa import Assistant, Settings  # noqa: E402
+from qa.reader import Passage  # noqa: E402
+
+SQUAD = REPO.parent / "shared" / "squad" / "dev-v2.0.json"
+COLUMNS = (
+    "answer_f1",
+    "citation_precision",
+    "citation_recall",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "confidence_auroc",
+    "confidence_ece",
+    "latency_p50_ms",
+)
+
+
+def _best_answer(assistant: Assistant, question: str, lines: list[tuple[str, int]]) -> str:
+    """The reader's best span over these lines read together, threshold aside."""
+    model = assistant.reader.model
+    passages = []
+    for source, line in lines:
+        text = assistant.retriever.line_text(source, line) or ""
+        passages.append(Passage(text, *assistant.retriever.neighbours(source, line)))
+    spans = model.read(model.question(question), passages)
+    scored = [
+        (s.margin, p.text[s.start : s.end]) for s, p in zip(spans, passages, strict=True) if s
+    ]
+    return max(scored)[1].strip() if scored else ""
+
+
+def reading_f1(
+    corpus: Path, questions: list[GoldQuestion], reader: Path, every_line: bool
+) -> tuple[float, float | None]:
+    """Answer F1 over the answerable questions given their gold lines, and (when asked)
+    given every line of the corpus."""
+    with tempfile.TemporaryDirectory(prefix="qa-loss-") as scratch:
+        assistant = Assistant(
+            Settings().with_overrides(
+                corpus=corpus, data_dir=Path(scratch), reader_dir=reader, collection="loss"
+            )
+        )
+        every = [(s, n) for s in assistant.documents() for n, _ in _numbered(assistant, s)]
+        oracle, whole = [], []
+        for q in questions:
+            if not q.answerable:
+                continue
+            gold = [(c.source, n) for c in q.citations for n in c.lines]
+            oracle.append(f1(_best_answer(assistant, q.question, gold), q.answers))
+            if every_line:
+                whole.append(f1(_best_answer(assistant, q.question, every), q.answers))
+        assistant.drop_index()
+    return statistics.fmean(oracle), (statistics.fmean(whole) if every_line else None)
+
+
+def _numbered(assistant: Assistant, source: str) -> list[tuple[int, str]]:
+    return [(line.line, line.text) for line in assistant.lines(source)]
+
+
+def rows_for(
+    name: str,
+    corpus: Path,
+    questions: list[GoldQuestion],
+    readers: list[Path],
+    lines: list[int],
+    every_line: bool,
+) -> list[str]:
+    out = []
+    for reader in readers:
+        started = time.time()
+        oracle, whole = reading_f1(corpus, questions, reader, every_line)
+        label = reader.parent.name + "/" + reader.name
+        for k in lines:
+            settings = Settings().with_overrides(reader_dir=reader, top_k=k)
+            metrics, results = evaluate(corpus, questions, settings=settings)
+            kinds = failures(results)
+            cells = " | ".join(
+                f"{metrics[c]:.1f}" if c.endswith("_ms") else f"{metrics[c]:.3f}" for c in COLUMNS
+            )
+            shown_whole = f"{whole:.3f}" if whole is not None else "-"
+            out.append(
+                f"| {name} | {label} | {k} | {oracle:.3f} | {shown_whole} | {cells} | "
+                + " / ".join(str(kinds[x]) for x in kinds)
+                + " |"
+            )
+            print(out[-1], flush=True)
+        print(f"  ({label} on {name}: {time.time() - started:.0f} s)", flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reader", type=Path, action="append", help="a reader model folder")
+    parser.add_argument("--lines", type=int, nargs="+", default=[8, 16, 24])
+    parser.add_argument("--squad-limit", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-gold", action="store_true")
+    args = parser.parse_args()
+    readers = [p.expanduser().resolve() for p in (args.reader or [REPO / "qa/reader/model"])]
+    head = (
+        "| set | reader | lines read | oracle F1 | every-line F1 | "
+        + " | ".join(COLUMNS)
+        + " | wrong line / wrong span / declined answerable / answered unanswerable |"
+    )
+    rule = "|---|---|---:|---:|---:|" + "---:|" * len(COLUMNS) + "---|"
+    print(head + "\n" + rule, flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="qa-loss-") as scratch:
+        if not args.no_gold:
+            corpus, gold = load_questions(
+                REPO / "seeds", REPO / "evals/gold.jsonl", "gold", Path(scratch)
+            )
+            rows += rows_for("gold", corpus, gold, readers, args.lines, every_line=True)
+        if SQUAD.exists() and args.squad_limit:
+            corpus, converted = load_questions(None, SQUAD, "squad", Path(scratch), "odd")
+            questions = sample_questions(converted, args.squad_limit, args.seed)
+            name = f"SQuAD 2.0 dev odd, {len(questions)} q"
+            rows += rows_for(name, corpus, questions, readers, args.lines, every_line=False)
+    print("\n" + head + "\n" + rule + "\n" + "\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
