@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
+from typing import IO
 
 from lxml import etree
 
@@ -62,7 +63,7 @@ def load(data: bytes) -> Extracted:
     return Extracted(lines=lines, encoding=None)
 
 
-def _body_lines(xml: io.BufferedIOBase) -> Iterator[str]:
+def _body_lines(xml: IO[bytes]) -> Iterator[str]:
     """The lines of each top-level block of the body, in order, freeing each once read."""
     blocks = 0
     for _, element in etree.iterparse(
