@@ -21,6 +21,7 @@ from index.store import (  # noqa: E402
     StoredLine,
     join_pieces,
     open_store,
+    writer_busy,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "ingest",
     "join_pieces",
     "open_store",
+    "writer_busy",
 ]

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from llama_index.core.schema import TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from index.chunking import doc_prefix
 from index.config import IndexConfig
 from index.errors import (
     CollectionMissingError,
@@ -166,7 +167,11 @@ class ChunkStore:
             offset += _PAGE
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
-        """Every chunk's text and address, in pages (for building keyword indexes)."""
+        """Every chunk of every complete document, its text and address, in pages (for
+        building keyword indexes). A document whose writing was cut short (Ctrl-C, a kill)
+        has no first chunk yet, which ingest writes last: its lines are not served until the
+        next `qa index` completes it, so what is answered from is what `manifest` lists."""
+        complete = {doc_prefix(e.source, e.doc_hash) for e in self.manifest().values()}
         offset = 0
         while True:
             page = self.collection.get(
@@ -175,6 +180,8 @@ class ChunkStore:
             for cid, text, meta in zip(
                 page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
             ):
+                if cid.rsplit("-", 1)[0] not in complete:
+                    continue
                 yield StoredChunk(
                     id=cid,
                     text=text or "",
@@ -333,6 +340,21 @@ def open_store(config: IndexConfig, create: bool = False, rebuild: bool = False)
             "use the same model, another collection, or `qa index --rebuild`"
         )
     return store
+
+
+def writer_busy(config: IndexConfig) -> bool:
+    """Whether a `qa index` is writing this collection now (holds its lock)."""
+    path = config.data_dir / f"{config.collection}.lock"
+    try:
+        with open(path) as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

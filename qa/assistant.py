@@ -12,7 +12,15 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
-from index import CollectionMissingError, IndexError_, IngestReport, StoredLine, ingest, open_store
+from index import (
+    CollectionMissingError,
+    IndexError_,
+    IngestReport,
+    StoredLine,
+    ingest,
+    open_store,
+    writer_busy,
+)
 from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
 from index.errors import first_line
 from index.layout import Anchor, visual_lines
@@ -83,12 +91,20 @@ class Assistant:
         self._lock = threading.RLock()
         try:
             self.store = open_store(self._config)
-            empty = self.store.count() == 0
+            missing = False
         except CollectionMissingError as err:
             if not build_if_missing:
                 raise QAError(str(err)) from err
-            empty = True
-        if empty and build_if_missing:
+            missing = True
+        # The default corpus is built only into a data dir that has never held this index:
+        # an index emptied by removing its documents stays empty, and one being written by
+        # `qa index` is never built into by a question.
+        if missing and writer_busy(self._config):
+            raise QAError(
+                f"`qa index` is writing the first index in {self._config.data_dir} now; "
+                "ask again when it has finished"
+            )
+        if missing:
             corpus = self.settings.corpus
             if not corpus.exists():
                 raise QAError(
@@ -236,6 +252,8 @@ class Assistant:
         k = top_k or self.lines_read(mode)
         try:
             hits = self.retriever.retrieve(query, top_k=max(k, reads))
+            if not hits and self.store.count() == 0:
+                notice = _join(notice, self._nothing_indexed())
         except IndexError_ as err:
             raise QAError(str(err)) from err
         except Exception as err:
@@ -299,6 +317,11 @@ class Assistant:
         ]
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _nothing_indexed(self) -> str:
+        if writer_busy(self._config):
+            return "nothing is indexed yet: `qa index` is writing the index now"
+        return "nothing is indexed: add documents with `qa index FOLDER` or the page's upload"
 
     def _check(self, question: str) -> tuple[str, str | None]:
         if not isinstance(question, str):

@@ -131,6 +131,8 @@ class DenseRanker:
         best: dict[Address, float] = {}
         for node, sim in zip(found.nodes or [], found.similarities or [], strict=False):
             key = (str(node.metadata["source"]), int(node.metadata["line_start"]))
+            if key not in lines.lines:
+                continue  # a document whose writing was cut short is not served (iter_chunks)
             # ChromaVectorStore reports exp(-distance); cosine distance = 1 - cosine.
             best.setdefault(key, 1.0 + float(np.log(max(sim, 1e-12))))  # a line's best piece
         return list(best.items())

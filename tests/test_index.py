@@ -132,6 +132,58 @@ def test_a_half_indexed_document_is_repaired_by_the_next_run(tmp_path, index_con
     assert report.chunks_total == 700
 
 
+def test_a_half_indexed_document_is_not_answered_from_until_it_is_complete(
+    tmp_path, index_config, embed_model
+):
+    """What is answered from is what `documents()` lists: a file cut short is neither."""
+    from qa import Assistant
+
+    corpus = tmp_path / "cut"
+    corpus.mkdir()
+    (corpus / "dredger.txt").write_text(
+        "\n".join(f"Dredger {i} moved {i * 13} tonnes of silt." for i in range(1, 701)),
+        encoding="utf-8",
+    )
+    crashing = CrashingEmbedding(
+        inner=embed_model, model_name=embed_model.model_name, embed_batch_size=256
+    )
+    with pytest.raises(IndexError_):
+        ingest(index_config, [corpus], embed_model=crashing, progress=False)
+    assistant = Assistant(
+        data_dir=index_config.data_dir, collection=index_config.collection, corpus=corpus
+    )
+    assert assistant.documents() == {}
+    answer = assistant.ask("How many tonnes of silt did dredger 5 move?")
+    assert answer.abstained and answer.citations == []
+    assert assistant.retrieve("dredger silt tonnes") == []
+
+
+def test_an_emptied_index_stays_empty_and_says_so(tmp_path, corpus):
+    from qa import Assistant
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "ferry.txt").write_text("The ferry to Orlen leaves at 9:15.\n", encoding="utf-8")
+    assistant = Assistant(data_dir=tmp_path / "data", corpus=own)  # a first start builds it
+    assert assistant.remove("ferry.txt")
+    again = Assistant(data_dir=tmp_path / "data", corpus=corpus)  # seeds are the default corpus
+    assert again.documents() == {}
+    answer = again.ask("How many drones were shot down?")
+    assert answer.abstained
+    assert answer.notice is not None and "nothing is indexed" in answer.notice
+
+
+def test_a_question_during_the_first_indexing_never_builds_the_default_corpus(tmp_path, corpus):
+    from index.store import writer_lock
+    from qa import Assistant, QAError, Settings
+
+    settings = Settings().with_overrides(data_dir=tmp_path / "data", corpus=corpus)
+    with writer_lock(settings.index), pytest.raises(QAError, match="is writing the first index"):
+        Assistant(settings)
+    with pytest.raises(IndexError_, match="no index named"):
+        open_store(settings.index)  # nothing was built
+
+
 def test_a_long_line_is_split_without_losing_its_number(tmp_path, index_config, embed_model):
     corpus = tmp_path / "c"
     corpus.mkdir()
