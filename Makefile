@@ -10,7 +10,7 @@ TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	# a new venv's pip 23.2 cannot resolve this stack (shared/notes/offline-stack.md)
+	# a new venv's pip 23.2 cannot resolve this stack (docs/offline.md)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)

@@ -1,6 +1,6 @@
 """Keep the libraries this product uses from reaching the network on their own.
 
-Measured on these machines (shared/notes/offline-stack.md): importing litellm fetches a
+Measured on these machines (docs/offline.md): importing litellm fetches a
 price map, its token counter fetches tokenizers from a model hub, gradio starts an
 analytics thread. These must be set before those libraries are imported, and only as
 defaults, so a user who wants otherwise can still say so.

@@ -8,10 +8,11 @@ from index import SUPPORTED as SUPPORTED_TYPES
 from index.layout import visual_lines
 from qa.assistant import Assistant, QAError, QuestionError
 from qa.conversation import lookup_query, turn_after
-from qa.settings import Settings
+from qa.settings import MAX_TOP_K, Settings
 from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
 
 __all__ = [
+    "MAX_TOP_K",
     "NO_ANSWER",
     "SUPPORTED_TYPES",
     "Answer",

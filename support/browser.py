@@ -1,5 +1,5 @@
 """Debian's Chromium driven by Playwright (no `playwright install`: it would download a
-browser). Flags from shared/notes/offline-stack.md keep it off the network."""
+browser). Flags from docs/offline.md keep it off the network."""
 
 from __future__ import annotations
 

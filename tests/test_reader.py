@@ -118,7 +118,9 @@ def test_a_missing_model_file_is_a_one_line_error_naming_the_fix(
     broken = _copy_model(tmp_path / "model")
     (broken / MODEL_FILE).unlink()
     assistant = Assistant(corpus=SEEDS, data_dir=seed_data_dir, reader_dir=broken)
-    with pytest.raises(QAError, match="is missing; reinstall the package"):
+    with pytest.raises(
+        QAError, match=r"is missing; restore it with `git checkout -- qa/reader/model`"
+    ):
         assistant.ask(DRONES)
 
 

@@ -26,7 +26,17 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from qa import SUPPORTED_TYPES, Answer, Assistant, Citation, QAError, Settings, Turn, turn_after
+from qa import (
+    MAX_TOP_K,
+    SUPPORTED_TYPES,
+    Answer,
+    Assistant,
+    Citation,
+    QAError,
+    Settings,
+    Turn,
+    turn_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -477,7 +487,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                     mode = gr.Radio(modes, value=modes[-1], label="Answer with", info=about_modes)
                     top_k = gr.Slider(
                         1,
-                        30,
+                        MAX_TOP_K,  # as many as the CLI and the API allow
                         value=assistant.lines_read(modes[-1]),
                         step=1,
                         label="Lines to retrieve (top-k)",

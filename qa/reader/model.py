@@ -81,8 +81,9 @@ def _broken(path: Path, err: BaseException | None = None) -> ReaderModelError:
     detail = first_line(err)[:120] if err else "not a file"
     reason = "missing" if not path.exists() else f"damaged ({detail})"
     return ReaderModelError(
-        f"the reader model file {path} is {reason}; reinstall the package (pip install "
-        "--force-reinstall qa-over-sources, or `make clean run` in a checkout)"
+        f"the reader model file {path} is {reason}; restore it with `git checkout -- "
+        "qa/reader/model` in a checkout, or reinstall the package (pip install "
+        "--force-reinstall qa-over-sources)"
     )
 
 
