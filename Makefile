@@ -8,11 +8,16 @@ TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
 .PHONY: run test test-fast lint browser bench clean train-reader test-training
 
+# pip's own output goes to a log, shown only when it fails: an editable install ends with a
+# setuptools notice about "folders with the same name as your package" that reads like an
+# error and is not one.
 $(STAMP): pyproject.toml
+	@echo "installing qa-over-sources and its packages into $(VENV) (about a minute, once; log: $(VENV)/install.log)"
 	python3 -m venv $(VENV)
-	# a new venv's pip 23.2 cannot resolve this stack (docs/offline.md)
-	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev]'
+	@# a new venv's pip 23.2 cannot resolve this stack (docs/offline.md)
+	@$(PY) -m pip install -U pip > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@$(PY) -m pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@echo "installed: $$($(PY) -m pip list 2>/dev/null | tail -n +3 | wc -l) packages"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -51,11 +56,14 @@ $(TRAIN_STAMP): pyproject.toml
 	$(TRAIN_VENV)/bin/python -m pip install -q -e '.[train]'
 	touch $(TRAIN_STAMP)
 
-# Train (or resume), export, measure, calibrate and write the model card into qa/reader/model/.
-# About 1.5 hours on 2 cores, then about 15 minutes of measuring and calibrating: run it with
-# nohup; a second run resumes from .train/reader/checkpoint.pt.
+# Train the reader on groups of lines for at most TRAIN_HOURS (resuming from the run's state in
+# the user's cache, $$XDG_CACHE_HOME/qa/train/reader, or from the shipped model on a machine
+# without it), then export, measure and calibrate a candidate model in that folder. Start it
+# with nohup at the beginning of a session. `python -m training.pipeline --no-train --ship`
+# makes the candidate the shipped model once it measures at least as well (docs/training.md).
+TRAIN_HOURS ?= 2
 train-reader: $(TRAIN_STAMP)
-	$(TRAIN_VENV)/bin/python -m training.pipeline --fraction 0.28
+	$(TRAIN_VENV)/bin/python -m training.pipeline --hours $(TRAIN_HOURS)
 
 # A few training steps on a few dozen questions, exported and answered with (CI runs it).
 test-training: $(TRAIN_STAMP)
