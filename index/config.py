@@ -31,6 +31,8 @@ class IndexConfig(BaseModel):
     embed_api_key: str | None = None
     chunk_size: int = Field(default=200, ge=16, le=8192)
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    # Pages read from one PDF: a 1 KB file can declare a million (`index.formats.pdf`).
+    max_pdf_pages: int = Field(default=3000, ge=1, le=1_000_000)
 
     @field_validator("data_dir", mode="before")
     @classmethod

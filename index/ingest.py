@@ -25,6 +25,7 @@ from index.chunking import LineChunker, doc_prefix
 from index.config import IndexConfig
 from index.embeddings import make_embed_model
 from index.errors import IndexError_, IngestInterrupted, first_line
+from index.formats import Limits
 from index.loaders import RawSource, Skipped, SourceFile, discover, parse, read_source
 from index.store import ChunkStore, DocEntry, open_store, writer_lock
 
@@ -130,11 +131,13 @@ def ingest(
                 try:
                     for raw in pending:
                         current = raw.source
-                        loaded = parse(raw)
+                        loaded = parse(raw, Limits(max_pdf_pages=config.max_pdf_pages))
                         if isinstance(loaded, Skipped):
                             report.skipped.append(loaded)
                             bar.advance(task, chunker.estimate(raw.data))
                             continue
+                        if loaded.note:
+                            report.notes.append(f"{loaded.source}: {loaded.note}")
                         if loaded.encoding not in (None, "utf-8", "utf-8-sig"):
                             report.notes.append(
                                 f"{loaded.source}: not UTF-8, decoded as {loaded.encoding}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import first_line
-from index.formats import LOADERS, UnreadableSource
+from index.formats import LOADERS, Limits, UnreadableSource
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 SUPPORTED = tuple(sorted(LOADERS))
@@ -50,6 +50,7 @@ class LoadedText:
     doc_hash: str
     encoding: str | None
     layouts: list[str] | None = None  # paged formats: where each line sits (index.layout)
+    note: str | None = None  # how the file was read, when the user should know (one line)
 
 
 @dataclass(frozen=True)
@@ -145,11 +146,11 @@ def read_source(file: SourceFile) -> RawSource | Skipped:
     )
 
 
-def parse(raw: RawSource) -> LoadedText | Skipped:
+def parse(raw: RawSource, limits: Limits | None = None) -> LoadedText | Skipped:
     """A file's lines, read by the loader of its format; never an exception."""
     loader = LOADERS[raw.path.suffix.lower()]
     try:
-        extracted = loader(raw.data)
+        extracted = loader(raw.data, limits or Limits())
     except UnreadableSource as err:
         return Skipped(str(raw.path), str(err))
     except Exception as err:  # a library's own failure on a hostile file
@@ -161,4 +162,5 @@ def parse(raw: RawSource) -> LoadedText | Skipped:
         doc_hash=raw.doc_hash,
         encoding=extracted.encoding,
         layouts=extracted.layouts,
+        note=extracted.note,
     )

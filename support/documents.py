@@ -114,6 +114,41 @@ def write_empty_paragraphs_docx(path: Path, paragraphs: int) -> Path:
     return write_docx_xml(path, "<w:p/>" * paragraphs)
 
 
+def write_page_tree_bomb(path: Path, levels: int, fanout: int = 10) -> Path:
+    """A PDF of a few hundred bytes whose page tree reuses one node at every level, so that
+    it declares fanout ** levels pages of one real page ("Harbour dues rose in May.")."""
+    text = b"BT /F1 12 Tf 20 100 Td (Harbour dues rose in May.) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+        b"<< /Type /Page /MediaBox [0 0 300 200] /Contents 3 0 R "
+        b"/Resources << /Font << /F1 2 0 R >> >> >>",
+    ]
+    objects[0:0] = []  # object numbers: 1 catalog, 2 font, 3 contents, 4 page, 5.. the tree
+    child, count = 4, 1
+    for _ in range(levels):
+        count *= fanout
+        kids = b" ".join(b"%d 0 R" % child for _ in range(fanout))
+        objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count))
+        child = len(objects)
+    objects[0] = b"<< /Type /Catalog /Pages %d 0 R >>" % child
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    path.write_bytes(bytes(out))
+    return path
+
+
 def write_zip_bomb(path: Path, unpacked_mb: int = 300) -> Path:
     """A .docx-named zip whose one member unpacks to hundreds of MB of zeros."""
     buffer = io.BytesIO()

@@ -372,3 +372,21 @@ def test_a_20_mb_web_page_is_read_for_its_text_in_seconds(tmp_path: Path) -> Non
     assert [x.text for x in assistant.lines("saved.html")] == [
         "The old lighthouse on Cape Orlen was repainted in 1998."
     ]
+
+
+def test_a_pdf_declaring_a_million_pages_is_read_up_to_the_page_limit(
+    tmp_path: Path, embed_model
+) -> None:
+    from index import IndexConfig, ingest
+    from support.documents import write_page_tree_bomb
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    bomb = write_page_tree_bomb(folder / "dues.pdf", levels=6)  # 10**6 pages
+    assert bomb.stat().st_size < 2000
+    config = IndexConfig(data_dir=tmp_path / "data", max_pdf_pages=20)
+    report = ingest(config, [folder], embed_model=embed_model, progress=False)
+    assert report.new == ["dues.pdf"] and report.lines == 20
+    assert report.notes == [
+        "dues.pdf: read the first 20 of 1,000,000 pages (the limit is QA_MAX_PDF_PAGES)"
+    ]

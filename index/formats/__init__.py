@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from index.formats import docx, html, pdf, text
-from index.formats.base import Extracted, UnreadableSource, sniff
+from index.formats.base import Extracted, Limits, UnreadableSource, sniff
 
-Loader = Callable[[bytes], Extracted]
+Loader = Callable[[bytes, Limits], Extracted]
 
 LOADERS: dict[str, Loader] = {
     ".txt": text.load,
@@ -29,4 +29,4 @@ LOADERS: dict[str, Loader] = {
     ".docx": docx.load,
 }
 
-__all__ = ["LOADERS", "Extracted", "Loader", "UnreadableSource", "sniff"]
+__all__ = ["LOADERS", "Extracted", "Limits", "Loader", "UnreadableSource", "sniff"]

@@ -18,6 +18,16 @@ class Extracted:
     encoding: str | None = "utf-8"
     # For paged formats, one `index.layout` string per line ("" for none).
     layouts: list[str] | None = None
+    # Something the user should know about how the file was read (one line), or None.
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of one file a loader reads: bounds set by the user (`IndexConfig`), so that a
+    small hostile file cannot keep the indexer busy for minutes."""
+
+    max_pdf_pages: int = 3000
 
 
 def sniff(data: bytes) -> str:
@@ -59,3 +69,6 @@ def expect(data: bytes, kind: str, what: str) -> None:
     if kind == "text" and found == "binary":
         raise UnreadableSource("binary file (contains NUL bytes)")
     raise UnreadableSource(f"not {what}: its content is {_NAMES.get(found, 'text')}")
+
+
+DEFAULT_LIMITS = Limits()

@@ -25,7 +25,7 @@ from typing import IO
 
 from lxml import etree
 
-from index.formats.base import Extracted, UnreadableSource, expect
+from index.formats.base import DEFAULT_LIMITS, Extracted, Limits, UnreadableSource, expect
 
 # What a .docx may unpack to. Real documents are a few MB of XML; more is a zip bomb.
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -41,7 +41,7 @@ _HIDDEN = {f"{_W}del", f"{_W}moveFrom", f"{_MC}Fallback"}  # never shown as text
 _TEXT_BOX = f"{_W}txbxContent"
 
 
-def load(data: bytes) -> Extracted:
+def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     expect(data, "zip", "a Word file (.docx)")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))

@@ -13,7 +13,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from index.formats.base import Extracted, decode_text, expect
+from index.formats.base import DEFAULT_LIMITS, Extracted, Limits, decode_text, expect
 
 # Never text a reader reads on the page.
 DROPPED = (
@@ -32,7 +32,7 @@ CELLS = frozenset({"td", "th"})
 _SPACE = re.compile(r"\s+")
 
 
-def load(data: bytes) -> Extracted:
+def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     expect(data, "text", "an HTML file")
     text, encoding = decode_text(data)
     tree = LexborHTMLParser(text)

@@ -19,7 +19,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from index.formats.base import Extracted, UnreadableSource, expect
+from index.formats.base import DEFAULT_LIMITS, Extracted, Limits, UnreadableSource, expect
 from index.layout import Anchor, encode
 
 MAX_PARAGRAPH_CHARS = 3000  # a page with no visible paragraphs is still cut into units
@@ -52,7 +52,7 @@ class VisualLine:
         return self.top - self.bottom
 
 
-def load(data: bytes) -> Extracted:
+def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     expect(data, "pdf", "a PDF")
     import pypdfium2 as pdfium  # imported here: only indexing PDFs needs it
 
@@ -62,8 +62,14 @@ def load(data: bytes) -> Extracted:
         if "password" in str(err).lower():
             raise UnreadableSource("encrypted PDF: save a copy without a password") from err
         raise UnreadableSource(f"not a readable PDF (damaged or truncated: {err})") from err
+    declared = len(document)
+    read = min(declared, limits.max_pdf_pages)
+    note = None
+    if read < declared:
+        # A 1 KB file can declare a million pages (one page object reused by its page tree).
+        note = f"read the first {read:,} of {declared:,} pages (the limit is QA_MAX_PDF_PAGES)"
     try:
-        pages = [_page_lines(document, i) for i in range(len(document))]
+        pages = [_page_lines(document, i) for i in range(read)]
     except pdfium.PdfiumError as err:
         raise UnreadableSource(f"not a readable PDF (damaged page: {err})") from err
     finally:
@@ -77,7 +83,7 @@ def load(data: bytes) -> Extracted:
     for text, anchors in _paragraphs(body):
         lines.append(text)
         layouts.append(encode(anchors))
-    return Extracted(lines=lines, encoding=None, layouts=layouts)
+    return Extracted(lines=lines, encoding=None, layouts=layouts, note=note)
 
 
 def _page_lines(document: object, index: int) -> list[VisualLine]:

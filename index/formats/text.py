@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.formats.base import Extracted, decode_text, expect
+from index.formats.base import DEFAULT_LIMITS, Extracted, Limits, decode_text, expect
 
 
 def split_lines(text: str) -> list[str]:
@@ -14,7 +14,7 @@ def split_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
-def load(data: bytes) -> Extracted:
+def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     expect(data, "text", "a text file")
     text, encoding = decode_text(data)
     return Extracted(lines=split_lines(text), encoding=encoding)
