@@ -224,6 +224,23 @@ def test_page_source_panel_refuses_crafted_addresses(page, address) -> None:
     assert "qa-hl" not in shown and "root:" not in shown
 
 
+def test_the_source_panel_shows_a_window_around_a_line_deep_in_a_huge_document(
+    tmp_path: Path,
+) -> None:
+    from support.documents import write_docx_xml
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    run = "<w:p><w:r><w:t>The quay closes at {}.</w:t></w:r></w:p>"
+    write_docx_xml(folder / "deep.docx", "<w:p/>" * 300_000 + run.format("dusk"))
+    data = tmp_path / "data"
+    page = ChatPage(Assistant(corpus=folder, data_dir=data), upload_dir=data / "uploads")
+    shown = page.show_source("deep.docx:300001")
+    assert len(shown) < 100_000, f"{len(shown):,} characters of HTML"
+    assert "The quay closes at dusk." in shown and 'class="qa-hl"' in shown
+    assert "lines 1–299800 not shown" in shown
+
+
 def test_page_chat_error_is_a_message_not_a_traceback(page) -> None:
     assert list(page.respond("   ", [], [], "reader", 8)) == [([], "", [])]
     replies = list(page.respond(DRONES, [], [], "psychic", 8))

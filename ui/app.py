@@ -192,11 +192,18 @@ def _row(number: int, line: str, lit: bool, span: tuple[int, int] | None) -> str
     return f'<tr{cls} id="qa-line-{number}"><td class="n">{number}</td><td>{text}</td></tr>'
 
 
+def _elided(text: str) -> str:
+    return f'<tr class="qa-elided"><td class="n">…</td><td><em>{html.escape(text)}</em></td></tr>'
+
+
 def _panel(name: str, start: int, end: int, rows: list[str]) -> str:
     """The source panel: what is shown and which lines are cited, then the numbered rows."""
     where = f"line {start}" if end == start else f"lines {start}–{end}"
     title = html.escape(f"{name} ({where})")
     return f'<h4>{title}</h4><div class="qa-doc"><table>{"".join(rows)}</table></div>'
+
+
+SOURCE_CONTEXT_LINES = 200  # lines shown before and after a cited line in the source panel
 
 
 class ChatPage:
@@ -329,12 +336,24 @@ class ChatPage:
             return "<p>That is not an indexed document (it may have been removed).</p>"
         if match["page"]:
             return self._show_page(source, int(match["page"]), start, end, span)
-        stored = {line.line: line.text for line in self.assistant.lines(source)}
+        # A window around the cited lines, never the whole document: a small Word file can
+        # hold millions of (empty) paragraphs, and the panel would be hundreds of MB.
+        first = max(1, start - SOURCE_CONTEXT_LINES)
+        last = min(documents[source], end + SOURCE_CONTEXT_LINES)
+        stored = {
+            line.line: line.text
+            for line in self.assistant.lines(source)
+            if first <= line.line <= last
+        }
         rows = []
-        for number in range(1, documents[source] + 1):
+        if first > 1:
+            rows.append(_elided(f"lines 1–{first - 1} not shown"))
+        for number in range(first, last + 1):
             line = stored.get(number, "")
             marked = span if number == start else None
             rows.append(_row(number, line, start <= number <= end, marked))
+        if last < documents[source]:
+            rows.append(_elided(f"lines {last + 1}–{documents[source]} not shown"))
         return _panel(source, start, end, rows)
 
     def _show_page(
