@@ -7,7 +7,7 @@ answer = Assistant().ask("How many bridges were rebuilt?")
 from index import SUPPORTED as SUPPORTED_TYPES
 from index.layout import visual_lines
 from qa.assistant import Assistant, QAError, QuestionError
-from qa.conversation import lookup_query, turn_after
+from qa.conversation import load_conversation, lookup_query, save_conversation, turn_after
 from qa.settings import MAX_TOP_K, Settings
 from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
 
@@ -24,7 +24,9 @@ __all__ = [
     "Settings",
     "Timings",
     "Turn",
+    "load_conversation",
     "lookup_query",
+    "save_conversation",
     "turn_after",
     "visual_lines",
 ]

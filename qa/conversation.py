@@ -3,8 +3,11 @@ keeps them, and how a follow-up question is looked up with them."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from qa.types import NO_ANSWER, Answer, Turn
 
@@ -79,3 +82,29 @@ def lookup_query(question: str, history: list[Turn]) -> str:
     said = first_text_line(last.answer)[:200]
     said = "" if said == NO_ANSWER else said
     return f"{question} {last.question} {said}".strip()
+
+
+# The command line's conversation: each `qa ask` is a new process, so the turns that
+# `qa ask --continue` leans on are kept in a file in the data dir.
+CONVERSATION_FILE = "last-conversation.json"
+_TURNS_KEPT = 20
+
+
+def load_conversation(data_dir: Path) -> list[Turn]:
+    """The turns of the last command-line conversation; none when there is none or the file
+    cannot be read (a follow-up then stands alone, which is what a new user would get)."""
+    try:
+        data = json.loads((data_dir / CONVERSATION_FILE).read_text(encoding="utf-8"))
+        return turns([dict(t) for t in data["turns"]])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def save_conversation(data_dir: Path, history: list[Turn]) -> None:
+    """Keep the conversation for the next `qa ask --continue` (written whole, then renamed,
+    so a reader never sees half a file)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = data_dir / (CONVERSATION_FILE + ".tmp")
+    payload = {"turns": [t.model_dump() for t in history[-_TURNS_KEPT:]]}
+    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, data_dir / CONVERSATION_FILE)

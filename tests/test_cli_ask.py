@@ -116,3 +116,28 @@ def test_the_log_level_is_a_setting(tmp_path, seed_data_dir) -> None:
     assert "INFO qa.assistant: answered by reader" in result.stderr
     bad = run_qa("ask", "x", cwd=tmp_path, env={**env, "QA_LOG_LEVEL": "LOUD"})
     assert bad.returncode == 1 and "invalid log_level" in bad.stderr
+
+
+def test_ask_continue_answers_a_follow_up_as_the_api_does_with_history(
+    tmp_path, seed_data_dir
+) -> None:
+    import shutil
+
+    from qa import Assistant, Turn
+
+    data = tmp_path / "data"
+    shutil.copytree(seed_data_dir, data)
+    env = {"QA_DATA_DIR": str(data)}
+    first = "Which village did Moscow claim to have captured?"
+    follow = "In which region is it?"
+    one = json.loads(run_qa("ask", first, "--json", cwd=tmp_path, env=env).stdout)
+    two = json.loads(run_qa("ask", "-c", follow, "--json", cwd=tmp_path, env=env).stdout)
+    api = Assistant(data_dir=data).ask(follow, history=[Turn(question=first, answer=one["answer"])])
+    assert two["answer"] == api.answer and two["citations"] == [
+        c.model_dump() for c in api.citations
+    ]
+    kept = json.loads((data / "last-conversation.json").read_text())["turns"]
+    assert [t["question"] for t in kept] == [first, follow]
+    run_qa("ask", follow, cwd=tmp_path, env=env)  # no -c: a new conversation
+    kept = json.loads((data / "last-conversation.json").read_text())["turns"]
+    assert [t["question"] for t in kept] == [follow]

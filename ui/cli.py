@@ -6,6 +6,7 @@ Heavy libraries (litellm, gradio) are imported inside the commands that need the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -114,16 +115,28 @@ def ask_command(
     ] = None,
     llm_model: Annotated[str | None, typer.Option(help="A litellm model name.")] = None,
     llm_api_base: Annotated[str | None, typer.Option(help="The model's endpoint.")] = None,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            "--continue",
+            "-c",
+            help="Continue the last conversation: the question may lean on the ones before.",
+        ),
+    ] = False,
 ) -> None:
     """Answer a question from the index, citing the lines that support the answer."""
-    from qa.assistant import Assistant, QAError
+    from qa import Assistant, QAError, load_conversation, save_conversation, turn_after
 
     settings = _settings(ctx).with_overrides(llm_model=llm_model, llm_api_base=llm_api_base)
+    data_dir = settings.index.data_dir
+    history = load_conversation(data_dir) if follow_up else []
     try:  # the question and the mode are checked by Assistant, for every caller alike
         assistant = Assistant(settings)
-        answer = assistant.ask(question, mode=mode, top_k=top_k)
+        answer = assistant.ask(question, history, mode=mode, top_k=top_k)
     except QAError as exc:
         raise Fail(str(exc)) from exc
+    with contextlib.suppress(OSError):  # a read-only data dir: answered, just not kept
+        save_conversation(data_dir, [*history, turn_after(answer)])
     if as_json:
         print(answer.model_dump_json())
         return
