@@ -83,7 +83,11 @@ def ingest(
     started = time.perf_counter()
     console = console or Console(stderr=True)
     report = IngestReport()
-    with writer_lock(config):
+
+    def waiting(message: str) -> None:
+        console.print(f"note: {message}", markup=False, highlight=False)
+
+    with writer_lock(config, on_wait=waiting):
         store = open_store(config, create=True, rebuild=rebuild)
         files, skipped, walked_roots = discover(paths)
         report.skipped.extend(skipped)

@@ -12,7 +12,7 @@ import contextlib
 import fcntl
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -358,18 +358,36 @@ def writer_busy(config: IndexConfig) -> bool:
 
 
 @contextlib.contextmanager
-def writer_lock(config: IndexConfig, wait_seconds: float = 600.0) -> Iterator[None]:
-    """One writer per data directory: a second `qa index` waits for the first, then sees its
-    result, instead of interleaving deletes and adds with it."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+def writer_lock(
+    config: IndexConfig,
+    wait_seconds: float = 600.0,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """One writer per data directory: a second `qa index` waits for the first (saying so
+    through `on_wait`), then sees its result, instead of interleaving deletes and adds."""
     path = config.data_dir / f"{config.collection}.lock"
-    with open(path, "a+") as handle:
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as err:
+        raise IndexError_(
+            f"the data dir {config.data_dir} cannot be written ({err.strerror or err}); "
+            "choose another with --data-dir or QA_DATA_DIR"
+        ) from err
+    with handle:
         deadline = time.monotonic() + wait_seconds
+        said = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not said and on_wait is not None:
+                    on_wait(
+                        f"another `qa index` is writing this index; waiting for it to finish "
+                        f"(at most {wait_seconds:.0f} s)"
+                    )
+                    said = True
                 if time.monotonic() > deadline:
                     raise IndexError_(
                         f"another `qa index` holds {path} for over {wait_seconds:.0f} s; "

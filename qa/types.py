@@ -3,6 +3,7 @@ evaluation. Field names are stable: other tools read them."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -23,13 +24,17 @@ class Citation(BaseModel):
 
     @property
     def label(self) -> str:
-        """`notes.txt:21`, `notes.txt:3-5`, `report.pdf:p7:12`."""
+        """`notes.txt:21`, `notes.txt:3-5`, `report.pdf:p7:12`. Control characters in a
+        file's name (a newline) are shown escaped, so a label is always one line."""
         lines = str(self.line_start)
         if self.line_end != self.line_start:
             lines += f"-{self.line_end}"
+        source = re.sub(
+            r"[\x00-\x1f\x7f]", lambda m: m.group().encode("unicode_escape").decode(), self.source
+        )
         if self.page is not None:
-            return f"{self.source}:p{self.page}:{lines}"
-        return f"{self.source}:{lines}"
+            return f"{source}:p{self.page}:{lines}"
+        return f"{source}:{lines}"
 
 
 class RetrievedLine(BaseModel):

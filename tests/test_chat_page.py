@@ -434,6 +434,25 @@ def test_the_chat_offers_no_share_button_and_no_unlabelled_one(chat) -> None:
         assert not [label for label in labels if "share" in label.lower()], labels
 
 
+@pytest.mark.skipif(
+    bool(chromium_missing_reason()) and not os.environ.get("CI"),
+    reason=chromium_missing_reason() or "",
+)
+def test_a_new_conversation_clears_the_source_panel(chat) -> None:
+    with browser_page() as page:
+        _open(page, chat)
+        ask(page, DRONES)
+        page.locator('#qa-chat a[href^="#cite:"]').last.click()
+        page.locator("#qa-source tr.qa-hl").wait_for(timeout=15_000)
+        page.get_by_role("button", name="New conversation").click()
+        page.wait_for_function(
+            "() => !document.querySelector('#qa-source tr.qa-hl')", timeout=15_000
+        )
+        assert "Click a reference" in page.locator("#qa-source").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat-new-conversation.png"), full_page=True)
+
+
 def test_a_5000_digit_line_number_gets_a_message_not_an_error(client) -> None:
     shown = client.predict("000_9517869daacb5b3c.txt:" + "9" * 5000, api_name="/source")
     assert shown.startswith("<p>") and "qa-hl" not in shown

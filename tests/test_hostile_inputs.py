@@ -5,6 +5,8 @@ unsupported citation."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -407,3 +409,66 @@ def test_a_pdf_declaring_a_million_pages_is_read_up_to_the_page_limit(
     assert report.notes == [
         "dues.pdf: read the first 20 of 1,000,000 pages (the limit is QA_MAX_PDF_PAGES)"
     ]
+
+
+def test_a_nul_byte_past_the_first_8_kb_makes_a_text_file_binary(tmp_path: Path) -> None:
+    from index.formats import LOADERS, UnreadableSource
+
+    data = b"The pier opened in 1821.\n" * 400 + b"\x00tail\n"
+    assert len(data) > 8192
+    with pytest.raises(UnreadableSource, match="binary file"):
+        LOADERS[".txt"](data)
+
+
+def test_a_data_dir_that_cannot_be_written_is_one_line_naming_it(tmp_path: Path) -> None:
+    """As on a read-only mount; here the data dir lies under a file, which fails the same
+    way for every user (root ignores permission bits)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The pier opened in 1821.\n")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    data = blocker / "data"
+    result = run_qa("--data-dir", str(data), "index", str(docs), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: the data dir {data} cannot be written (Not a directory); "
+        "choose another with --data-dir or QA_DATA_DIR"
+    ]
+
+
+def test_a_second_index_run_says_it_waits_for_the_first(tmp_path: Path) -> None:
+    from index import IndexConfig
+    from index.store import writer_lock
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The pier opened in 1821.\n")
+    data = tmp_path / "data"
+    held = threading.Event()
+
+    def hold_the_lock_a_while() -> None:
+        with writer_lock(IndexConfig(data_dir=data)):
+            held.set()
+            time.sleep(15)  # the second run starts, reaches the lock and waits
+
+    holder = threading.Thread(target=hold_the_lock_a_while)
+    holder.start()
+    held.wait()
+    result = run_qa("--data-dir", str(data), "index", str(docs), cwd=tmp_path, timeout=120)
+    holder.join()
+    assert result.returncode == 0, result.stderr
+    assert "another `qa index` is writing this index; waiting for it" in result.stderr
+
+
+def test_a_file_name_with_a_newline_prints_on_one_line(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pier\nnotes.txt").write_text("The pier opened in 1821.\n")
+    result = run_qa("--data-dir", str(tmp_path / "data"), "index", str(docs), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "new: pier\\nnotes.txt" in result.stdout.splitlines()
+    from qa import Citation
+
+    cited = Citation(source="pier\nnotes.txt", line_start=1, line_end=1, quote="")
+    assert cited.label == "pier\\nnotes.txt:1"  # what a reply prints

@@ -204,6 +204,7 @@ def _panel(name: str, start: int, end: int, rows: list[str]) -> str:
 
 
 SOURCE_CONTEXT_LINES = 200  # lines shown before and after a cited line in the source panel
+SOURCE_PROMPT = "<p>Click a reference to see its source.</p>"
 
 
 class ChatPage:
@@ -512,7 +513,7 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
                         label="Lines to retrieve (top-k)",
                     )
             with gr.Column(scale=2):
-                source = gr.HTML("<p>Click a reference to see its source.</p>", elem_id="qa-source")
+                source = gr.HTML(SOURCE_PROMPT, elem_id="qa-source")
                 with gr.Accordion("Documents", open=False):
                     docs = gr.Dataframe(
                         page.documents_table(),
@@ -554,7 +555,13 @@ def build_app(assistant: Assistant, upload_dir: Path) -> gr.Blocks:
         question.submit(page.respond, inputs, outputs, api_name="chat")
         send.click(page.respond, inputs, outputs, **private)
         chat.example_select(page.ask_example, [chat, conversation, mode, top_k], outputs, **private)
-        clear.click(lambda: ([], "", []), None, outputs, **private)
+        # A new conversation starts with nothing cited: the source panel is emptied too.
+        clear.click(
+            lambda: ([], "", [], SOURCE_PROMPT, ""),
+            None,
+            [*outputs, source, cite_box],
+            **private,
+        )
         cite_go.click(page.show_source, cite_box, source, api_name="source").then(
             None, None, None, js=SCROLL_JS
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +35,16 @@ out = Console(soft_wrap=True)
 
 class Fail(Exception):
     """A user-facing error: printed as one line, exit code 1."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _say(console: Console, text: str) -> None:
+    """Print one line as plain text: control characters (a newline in a file's name, an
+    escape sequence) are shown escaped, so one message is always one line."""
+    shown = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
+    console.print(shown, markup=False, highlight=False)
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -84,9 +95,9 @@ def index_command(
     targets = paths or [settings.corpus]
     report = ingest(settings.index, targets, rebuild=rebuild, console=err)
     for skip in report.skipped:
-        err.print(f"skipped {skip.path}: {skip.reason}", markup=False, highlight=False)
+        _say(err, f"skipped {skip.path}: {skip.reason}")
     for note in report.notes:
-        err.print(f"note: {note}", markup=False, highlight=False)
+        _say(err, f"note: {note}")
     if not quiet:
         for label, names in (
             ("new", report.new),
@@ -95,8 +106,8 @@ def index_command(
             ("repaired", report.repaired),
         ):
             for name in names:
-                out.print(f"{label}: {name}", markup=False, highlight=False)
-    out.print(report.summary(), markup=False, highlight=False)
+                _say(out, f"{label}: {name}")
+    _say(out, report.summary())
     if not report.ok:
         raise Fail("nothing could be indexed from " + ", ".join(str(p) for p in targets))
 
@@ -140,16 +151,17 @@ def ask_command(
     if as_json:
         print(answer.model_dump_json())
         return
-    out.print(answer.text, markup=False, highlight=False)
+    for line in answer.text.split("\n"):  # a reply is several lines; each is shown as is
+        _say(out, line)
     missing = [c for c in answer.citations if c.label not in answer.text]
     if missing:
         out.print("")
         for c in missing:
-            out.print(f"{c.label}  “{c.quote}”", markup=False, highlight=False)
+            _say(out, f"{c.label}  “{c.quote}”")
     if answer.notice:
-        err.print(f"note: {answer.notice}", markup=False, highlight=False)
+        _say(err, f"note: {answer.notice}")
     if answer.confidence is not None and not answer.abstained:
-        err.print(f"confidence: {answer.confidence:.0%}", markup=False, highlight=False)
+        _say(err, f"confidence: {answer.confidence:.0%}")
 
 
 @app.command(
@@ -187,7 +199,7 @@ def chat_command(
         check_binding(settings.ui.host, settings.ui.auth)  # refuse before indexing or serving
         # A first start indexes the corpus before it serves: say so, or it looks stuck;
         # "serving on" comes once the page is built.
-        launch(settings, notify=lambda line: err.print(line, markup=False, highlight=False))
+        launch(settings, notify=lambda line: _say(err, line))
     except QAError as exc:
         raise Fail(str(exc)) from exc
     except OSError as exc:
@@ -211,22 +223,22 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             # Typer returns 130 for a Ctrl-C it caught, instead of raising it.
             if code == 130:
-                err.print("interrupted", markup=False, highlight=False)
+                _say(err, "interrupted")
             sys.exit(code)
     except IngestInterrupted as exc:
-        err.print(f"interrupted: {exc}", markup=False, highlight=False)
+        _say(err, f"interrupted: {exc}")
         sys.exit(130)
     except (Fail, IndexError_) as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        _say(err, f"error: {exc}")
         sys.exit(1)
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False, highlight=False)
+        _say(err, "interrupted")
         sys.exit(130)
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = setting_name(tuple(problem.get("loc", ())))
         message = problem.get("msg", str(exc))
-        err.print(f"error: invalid {where}: {message}", markup=False, highlight=False)
+        _say(err, f"error: invalid {where}: {message}")
         sys.exit(1)
     except SystemExit:
         raise

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from index.formats.base import DEFAULT_LIMITS, Extracted, Limits, decode_text, expect
+from index.formats.base import (
+    DEFAULT_LIMITS,
+    Extracted,
+    Limits,
+    UnreadableSource,
+    decode_text,
+    expect,
+)
 
 
 def split_lines(text: str) -> list[str]:
@@ -16,5 +23,7 @@ def split_lines(text: str) -> list[str]:
 
 def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     expect(data, "text", "a text file")
+    if b"\x00" in data:  # past the first 8 KB `expect` looks at: binary all the same
+        raise UnreadableSource("binary file (contains NUL bytes)")
     text, encoding = decode_text(data)
     return Extracted(lines=split_lines(text), encoding=encoding)
