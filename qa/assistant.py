@@ -41,6 +41,14 @@ MAX_QUESTION_CHARS = 2000
 # find a name or two in each, without reading a large index.
 _EXAMPLE_DOCUMENTS = 12
 _EXAMPLE_LINES = 20
+_EXAMPLE_CANDIDATES = 3  # questions tried for each example shown
+_EXAMPLE_CONFIDENCE = 0.5  # an example is shown only when the reader is this sure of it
+
+
+def _sure(answer: Answer) -> bool:
+    """The reader answered, and is at least as likely right as wrong (its confidence is
+    calibrated to mean that)."""
+    return not answer.abstained and (answer.confidence or 0.0) >= _EXAMPLE_CONFIDENCE
 
 
 class QAError(Exception):
@@ -184,8 +192,10 @@ class Assistant:
     def example_questions(self, limit: int = 3) -> list[str]:
         """A few questions made from the indexed text itself (the names and phrases in the
         documents' opening lines, never a fixed list), so a page nobody has asked anything
-        yet can show what the documents are about and what to ask. Worked out again only
-        when the indexed documents change."""
+        yet can show what the documents are about and what to ask. Each candidate is asked
+        of the reader first, and only those it answers are shown: an example that gets "The
+        sources do not say." teaches a new user the wrong thing. Worked out again only when
+        the indexed documents change."""
         manifest = self.store.manifest()
         state = (limit, sorted((source, entry.doc_hash) for source, entry in manifest.items()))
         if self._examples is None or self._examples[0] != state:
@@ -193,7 +203,9 @@ class Assistant:
                 source: [line.text for line in self.store.lines(source, until=_EXAMPLE_LINES)]
                 for source in sorted(manifest)[:_EXAMPLE_DOCUMENTS]
             }
-            self._examples = (state, example_questions(openings, limit))
+            candidates = example_questions(openings, limit * _EXAMPLE_CANDIDATES)
+            answered = [q for q in candidates if _sure(self.ask(q, mode="reader"))]
+            self._examples = (state, answered[:limit])
         return self._examples[1]
 
     @property
