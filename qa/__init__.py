@@ -9,7 +9,15 @@ from index.layout import visual_lines
 from qa.assistant import Assistant, QAError, QuestionError
 from qa.conversation import load_conversation, lookup_query, save_conversation, turn_after
 from qa.settings import MAX_TOP_K, Settings
-from qa.types import NO_ANSWER, Answer, Citation, RetrievedLine, Timings, Turn
+from qa.types import (
+    NO_ANSWER,
+    Answer,
+    Citation,
+    RetrievedLine,
+    Timings,
+    Turn,
+    confidence_words,
+)
 
 __all__ = [
     "MAX_TOP_K",
@@ -24,6 +32,7 @@ __all__ = [
     "Settings",
     "Timings",
     "Turn",
+    "confidence_words",
     "load_conversation",
     "lookup_query",
     "save_conversation",

@@ -75,3 +75,14 @@ class Answer(BaseModel):
 
 
 NO_ANSWER = "The sources do not say."
+
+
+def confidence_words(answer: Answer) -> str:
+    """How sure the reader is, in the words the page and the command line show. For an
+    abstention the number is the best candidate answer's, which was not trusted enough to
+    show: said as such, so that it is not read as the certainty of "the sources do not say"."""
+    if answer.confidence is None:
+        return ""
+    if answer.abstained:
+        return f"the best candidate answer had confidence {answer.confidence:.0%}"
+    return f"confidence {answer.confidence:.0%}"

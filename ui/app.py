@@ -35,6 +35,7 @@ from qa import (
     QAError,
     Settings,
     Turn,
+    confidence_words,
     turn_after,
 )
 
@@ -159,8 +160,8 @@ def render_answer(answer: Answer) -> str:
                 f'<p class="qa-ref">— <a href="{_href(cite_address(c))}">{_text(c.label)}</a></p>'
             )
     footer = f"answered by: {answer.mode}"
-    if answer.confidence is not None and not answer.abstained:
-        footer += f" · confidence {answer.confidence:.0%}"
+    if answer.confidence is not None:
+        footer += f" · {confidence_words(answer)}"
     if answer.notice:
         footer += f" · {answer.notice}"
     parts.append(f'<p class="qa-footer">{_text(footer)}</p>')

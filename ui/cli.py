@@ -136,7 +136,14 @@ def ask_command(
     ] = False,
 ) -> None:
     """Answer a question from the index, citing the lines that support the answer."""
-    from qa import Assistant, QAError, load_conversation, save_conversation, turn_after
+    from qa import (
+        Assistant,
+        QAError,
+        confidence_words,
+        load_conversation,
+        save_conversation,
+        turn_after,
+    )
 
     settings = _settings(ctx).with_overrides(llm_model=llm_model, llm_api_base=llm_api_base)
     data_dir = settings.index.data_dir
@@ -160,8 +167,8 @@ def ask_command(
             _say(out, f"{c.label}  “{c.quote}”")
     if answer.notice:
         _say(err, f"note: {answer.notice}")
-    if answer.confidence is not None and not answer.abstained:
-        _say(err, f"confidence: {answer.confidence:.0%}")
+    if answer.confidence is not None:
+        _say(err, confidence_words(answer))
 
 
 @app.command(
