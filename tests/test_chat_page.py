@@ -412,6 +412,27 @@ def test_at_phone_width_a_clicked_citation_brings_the_source_panel_into_view(not
 
 
 @needs_chromium
+def test_at_phone_width_a_reply_with_long_quotes_keeps_its_answer_in_view(chat) -> None:
+    with browser_page(width=390, height=844) as page:
+        _open(page, chat)
+        ask(page, DRONES)
+        page.wait_for_timeout(800)  # the chat scrolls as the reply lands
+        inside = page.evaluate(
+            "() => { const log = document.querySelector('#qa-chat [role=log]')"
+            " || document.querySelector('#qa-chat .bubble-wrap')"
+            " || document.querySelector('#qa-chat');"
+            " const all = document.querySelectorAll('#qa-chat .qa-answer');"
+            " const a = all[all.length - 1].getBoundingClientRect();"
+            " const b = log.getBoundingClientRect();"
+            " return [a.top >= b.top && a.bottom <= b.bottom && a.bottom <= window.innerHeight,"
+            " a.top, a.bottom, b.top, b.bottom]; }"
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat-phone-answer.png"))
+        assert inside[0], inside
+
+
+@needs_chromium
 def test_settings_say_that_another_answer_mode_needs_qa_llm_model(chat) -> None:
     with browser_page() as page:
         _open(page, chat)
@@ -432,6 +453,13 @@ def test_the_chat_offers_no_share_button_and_no_unlabelled_one(chat) -> None:
         )
         assert all(labels), labels
         assert not [label for label in labels if "share" in label.lower()], labels
+        visible = page.evaluate(
+            "() => [...document.querySelectorAll('#qa-chat button')].filter((b) =>"
+            " b.offsetParent !== null).map((b) => b.getAttribute('aria-label') || b.title)"
+        )
+        assert not [x for x in visible if x and "clear" in x.lower()], (
+            "one way to start again: New conversation"
+        )
 
 
 @pytest.mark.skipif(

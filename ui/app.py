@@ -88,6 +88,9 @@ SCROLL_JS = """() => {
 }"""
 CSS = """
 #qa-cite-box, #qa-cite-go { display: none !important; }
+/* The chat's own trash icon would empty the chat but not the conversation behind it (nor the
+   source panel): "New conversation" does all three, and is the one way to start again. */
+#qa-chat button[aria-label="Clear"], #qa-chat button[title="Clear"] { display: none !important; }
 #qa-source .qa-doc { max-height: 560px; overflow-y: auto; position: relative;
                      font-size: 0.9em; border: 1px solid #ddd; border-radius: 6px; }
 #qa-source table { border-collapse: collapse; width: 100%; margin: 0; }
@@ -103,6 +106,11 @@ CSS = """
 #qa-chat .qa-reply blockquote.qa-quote { margin: 0.6em 0 0.1em; padding: 0.1em 0 0.1em 0.8em;
                                          border-left: 3px solid #d0d0d0; color: inherit; }
 #qa-chat .qa-reply p.qa-footer { color: #777; font-size: 0.9em; font-style: italic; }
+/* On a phone a reply's quotes would push its answer out of view as the chat scrolls to the
+   end: each quote keeps to a few lines there, and scrolls on its own. */
+@media (max-width: 640px) {
+  #qa-chat .qa-reply blockquote.qa-quote { max-height: 4.6em; overflow-y: auto; }
+}
 /* A citation is a chip, not an underlined link: an underline hides the underscores of
    file names ("000_95..." would read "000 95..."). */
 #qa-chat a[href^="#cite:"] { text-decoration: none; font-family: var(--font-mono, monospace);
