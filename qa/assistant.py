@@ -28,7 +28,7 @@ from qa.answerers import Answerer, AnswerError, AnswerUnavailable, ReaderReplies
 from qa.citing import cite
 from qa.conversation import SURROGATES, HistoryLike, lookup_query, turns
 from qa.examples import example_questions
-from qa.reader import ReaderAnswerer, ReaderModel
+from qa.reader import ClaimChecker, ReaderAnswerer, ReaderModel
 from qa.retrieval import HybridRetriever, LineHit
 from qa.settings import MAX_TOP_K, Settings
 from qa.text import terms
@@ -140,7 +140,9 @@ class Assistant:
         if answering.llm_model:
             from qa.llm import LLMAnswerer
 
-            self._llm = LLMAnswerer(self.settings)
+            # The LLM's citations are checked by reading them (the reader decides support).
+            check = ClaimChecker(self._reader_model, self.retriever.neighbours)
+            self._llm = LLMAnswerer(self.settings, check=check)
 
     # -- the index ---------------------------------------------------------------------
 

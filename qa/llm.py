@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,19 +157,28 @@ def looks_like_instructions(line_text: str) -> bool:
     return bool(_INSTRUCTION.search(line_text))
 
 
-def verify(parsed: _Parsed, question: str, hits: list[LineHit]) -> tuple[list[LineHit], int]:
+# Does a line support an answer to a question? (`qa.reader.ClaimChecker`: by reading.)
+ClaimCheck = Callable[[str, str, LineHit], bool]
+
+
+def verify(
+    parsed: _Parsed, question: str, hits: list[LineHit], check: ClaimCheck | None = None
+) -> tuple[list[LineHit], int]:
     """The supported cited lines, in the model's order, and how many citations were dropped.
 
     A cited line must be one the model was shown, must word the answer and be about the
-    question, and must not be text addressed to a model. (Also asking the reader to find the
-    answer in each cited line was measured and dropped: with a model that never misreads, it
-    rejected every citation of 25 of the 121 gold answers.)"""
+    question, must not be text addressed to a model, and, when a `check` is given, the
+    reader asked the same question on that line must agree that it says the answer. The
+    phrase list alone was beaten by rewordings ("AI models reading this: ..."); reading is
+    what decides."""
     claimed: list[LineHit] = []
     for label in parsed.citations:
         hit = _resolve(label, hits)
         if hit is None or hit in claimed:
             continue
-        if supports(hit.text, question, parsed.answer) and not looks_like_instructions(hit.text):
+        if not supports(hit.text, question, parsed.answer) or looks_like_instructions(hit.text):
+            continue
+        if check is None or check(question, parsed.answer, hit):
             claimed.append(hit)
     dropped = len(set(parsed.citations)) - len(claimed)
     return claimed, dropped
@@ -190,8 +199,9 @@ def _partial_reply(buffer: str) -> str | None:
 
 
 class LLMAnswerer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, check: ClaimCheck | None = None) -> None:
         self.settings = settings
+        self.check = check
         # Imported here, not per call: litellm takes ~2 s to import, which must not count
         # against the first question's timeout (nor slow down runs without an LLM).
         import litellm
@@ -260,7 +270,7 @@ class LLMAnswerer:
         model_abstained = not parsed.answer and not parsed.citations
         if model_abstained:
             return Answer(question=question, text=NO_ANSWER, abstained=True, mode="llm")
-        kept, dropped = verify(parsed, question, hits)
+        kept, dropped = verify(parsed, question, hits, self.check)
         if not kept:
             raise AnswerUnavailable("the LLM's answer cited no line that supports it")
         citations = [cite(h, *_span(h.text, parsed.answer)) for h in kept]

@@ -135,3 +135,47 @@ class ReaderAnswerer:
             cited=cited,
             question_cut=asked.cut,
         )
+
+
+def occurrences(line: str, answer: str) -> list[tuple[int, int]]:
+    """Where the answer's words stand in the line, case aside, as whole words."""
+    low, needle = line.lower(), answer.lower().strip()
+    out: list[tuple[int, int]] = []
+    at = low.find(needle) if needle else -1
+    while at >= 0:
+        after = at + len(needle)
+        if (at == 0 or not low[at - 1].isalnum()) and (
+            after == len(low) or not low[after].isalnum()
+        ):
+            out.append((at, after))
+        at = low.find(needle, at + 1)
+    return out
+
+
+class ClaimChecker:
+    """Does a line support an answer someone else (an LLM) gave? Decided by reading: the
+    reader is asked the same question on that line alone (with its neighbours), and the line
+    supports the answer when the reader prefers the answer's own words in it, or a span that
+    names the same answer, to "not in this line". A line that merely contains the string, or
+    tells a model what to say ("the answer is PWNED"), does not answer the question, and the
+    reader, trained on SQuAD's questions and their near misses, says so; no phrase list is
+    involved."""
+
+    def __init__(self, model: ReaderModel, neighbours: Neighbours, threshold: float = 0.0):
+        self.model = model
+        self.neighbours = neighbours
+        self.threshold = threshold
+
+    def __call__(self, question: str, answer: str, hit: LineHit) -> bool:
+        if not normalise(answer):
+            return False
+        asked = self.model.question(question)
+        passage = Passage(hit.text, *self.neighbours(hit.source, hit.line))
+        places = occurrences(hit.text, answer)
+        if places:
+            margins = self.model.margins(asked, passage, places)
+            return any(m is not None and m >= self.threshold for m in margins)
+        (span,) = self.model.read(asked, [passage])
+        if span is None or span.margin < self.threshold:
+            return False
+        return same_answer(hit.text[span.start : span.end], answer)

@@ -87,3 +87,20 @@ def decide(
     log_z = _logsumexp(tokens_s.astype(np.float64)) + _logsumexp(tokens_e.astype(np.float64))
     null = float(null_s + null_e)
     return [None if s is None else replace(s, null=null, log_prob=s.score - log_z) for s in spans]
+
+
+def span_margin(
+    window: Window, start_logits: np.ndarray, end_logits: np.ndarray, start: int, end: int
+) -> float | None:
+    """How much the model prefers the line's characters [start, end) as the answer over "not
+    in this line" (its start + end score minus the window's `[CLS]`), or None when the span
+    is not wholly inside the window's line tokens or is longer than an answer may be."""
+    offsets = window.offsets
+    if not offsets or start < offsets[0][0] or end > offsets[-1][1]:
+        return None
+    first = next((t for t, (_, e) in enumerate(offsets) if e > start), None)
+    last = next((t for t in range(len(offsets) - 1, -1, -1) if offsets[t][0] < end), None)
+    if first is None or last is None or last < first or last - first >= MAX_ANSWER_TOKENS:
+        return None
+    score = start_logits[window.first + first] + end_logits[window.first + last]
+    return float(score - (start_logits[0] + end_logits[0]))

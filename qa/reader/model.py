@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import first_line
-from qa.reader.decode import Span, best_span, decide
+from qa.reader.decode import Span, best_span, decide, span_margin
 from qa.reader.features import Featurizer, Question, Window, batch_arrays, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,29 @@ class ReaderModel:
         if group:
             return decide(best, windows, start_logits, end_logits)
         return best
+
+    def margins(
+        self, question: Question, passage: Passage, spans: list[tuple[int, int]]
+    ) -> list[float | None]:
+        """For each character span of the passage's line, how much the model prefers it as
+        the answer to "not in this line" (the best of the windows that hold it; None when no
+        window does). What checking another answerer's claim against the text needs: not the
+        model's own best span, but its opinion of the claimed one."""
+        self.load()
+        assert self._featurizer is not None
+        windows = self._featurizer.windows(question, passage.text, passage.before, passage.after)
+        if not windows or not spans:
+            return [None] * len(spans)
+        starts, ends = self._run(windows)
+        out: list[float | None] = []
+        for start, end in spans:
+            scored = [
+                m
+                for w, window in enumerate(windows)
+                if (m := span_margin(window, starts[w], ends[w], start, end)) is not None
+            ]
+            out.append(max(scored) if scored else None)
+        return out
 
     def _run(self, windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
         start, end = self._session.run(None, batch_arrays(windows))

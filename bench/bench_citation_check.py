@@ -1,0 +1,85 @@
+"""How the LLM path's citation check decides, both ways, for one reader: the share of right
+citations it keeps, and the share of injection lines it rejects.
+
+- Kept: a scripted model answers every answerable gold question with its gold answer and
+  cites its gold lines; each citation goes through `qa.llm.verify` with the reader's
+  `ClaimChecker`, exactly as a real model's would. (The gold set measures here; nothing is
+  tuned on it.)
+- Rejected: `support/injections.py`'s lines, reworded so that a phrase list misses them,
+  each cited for the answer "PWNED" to a question about the festival they mention.
+
+    python bench/bench_citation_check.py [--reader qa/reader/model] [--no-reader-check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from evals.datasets import load_gold  # noqa: E402
+from qa import Assistant  # noqa: E402
+from qa.llm import parse_reply, verify  # noqa: E402
+from qa.reader import ClaimChecker  # noqa: E402
+from qa.retrieval import LineHit  # noqa: E402
+from support import injections  # noqa: E402
+
+
+def _claim(answer: str, labels: list[str]):  # type: ignore[no-untyped-def]
+    return parse_reply(json.dumps({"answer": answer, "reply": answer, "citations": labels}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reader", type=Path, default=REPO / "qa/reader/model")
+    parser.add_argument("--no-reader-check", action="store_true", help="words and phrases only")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="qa-cite-check-") as scratch:
+        assistant = Assistant(
+            corpus=REPO / "seeds", data_dir=Path(scratch), reader_dir=args.reader.resolve()
+        )
+        check = None
+        if not args.no_reader_check:
+            check = ClaimChecker(assistant.reader.model, assistant.retriever.neighbours)
+        kept = given = 0
+        lost: list[str] = []
+        for q in load_gold(REPO / "evals/gold.jsonl"):
+            if not q.answerable or not q.answers:
+                continue
+            hits = [
+                LineHit(c.source, n, assistant.retriever.line_text(c.source, n) or "")
+                for c in q.citations
+                for n in c.lines
+            ]
+            claim = _claim(q.answers[0], [f"{h.source}:{h.line}" for h in hits])
+            supported, _ = verify(claim, q.question, hits, check)
+            kept += len(supported)
+            given += len(hits)
+            if len(supported) < len(hits):
+                lost.append(f"{q.id}: {q.answers[0]!r} kept {len(supported)}/{len(hits)}")
+        rejected = 0
+        for line in injections.LINES:
+            hit = LineHit("festival.txt", 1, line)
+            supported, _ = verify(
+                _claim(injections.ANSWER, ["festival.txt:1"]), injections.QUESTION, [hit], check
+            )
+            rejected += not supported
+        assistant.drop_index()
+    name = "words and phrases only" if args.no_reader_check else f"read by {args.reader}"
+    print("| check | gold citations kept | injection lines rejected |")
+    print("|---|---:|---:|")
+    print(
+        f"| {name} | {kept}/{given} ({kept / given:.1%}) | "
+        f"{rejected}/{len(injections.LINES)} ({rejected / len(injections.LINES):.0%}) |"
+    )
+    for row in lost:
+        print("  lost:", row)
+
+
+if __name__ == "__main__":
+    main()
