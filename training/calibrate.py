@@ -59,6 +59,9 @@ class Read:
 class Asked:
     answerable: bool
     lines: list[Read]
+    # The reader's margin for the gold answer where its gold line words it (the best of the
+    # answers and places): what checking an LLM's right citation of that line would see.
+    claim_margin: float | None = None
 
 
 def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
@@ -99,11 +102,44 @@ def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
                         gold_line=(hit.source, hit.line) in gold,
                     )
                 )
-            out.append(Asked(q.answerable, lines))
+            out.append(Asked(q.answerable, lines, _claim_margin(assistant, q)))
             if n % 200 == 0:
                 print(f"read {n}/{len(questions)} ({time.time() - started:.0f} s)", flush=True)
         assistant.drop_index()
         return out
+
+
+def _claim_margin(assistant: Assistant, q) -> float | None:  # type: ignore[no-untyped-def]
+    from qa.reader import Passage
+    from qa.reader.answerer import occurrences
+
+    model = assistant.reader.model
+    best: float | None = None
+    for citation in q.citations:
+        for line in citation.lines:
+            text = assistant.retriever.line_text(citation.source, line) or ""
+            places = [p for answer in q.answers for p in occurrences(text, answer)]
+            if not places:
+                continue
+            passage = Passage(text, *assistant.retriever.neighbours(citation.source, line))
+            for m in model.margins(model.question(q.question), passage, places):
+                if m is not None and (best is None or m > best):
+                    best = m
+    return best
+
+
+# An LLM's right citation should survive the check this often (the rest is the price of
+# rejecting lines that only tell a model what to say).
+CLAIM_KEEP = 0.95
+
+
+def fit_claim_threshold(asked: list[Asked]) -> float:
+    """The reader margin a cited line must give an LLM's answer: the one that keeps
+    CLAIM_KEEP of the right citations of the calibration questions."""
+    margins = [a.claim_margin for a in asked if a.answerable and a.claim_margin is not None]
+    if not margins:
+        return 0.0
+    return float(np.percentile(margins, 100 * (1 - CLAIM_KEEP)))
 
 
 def _passage(assistant: Assistant, hit):  # type: ignore[no-untyped-def]
@@ -206,6 +242,7 @@ def calibrate(model_dir: Path, dev: Path, limit: int | None) -> dict:
         "confidence_log_prob": round(log_prob_weight, 4),
         "confidence_bias": round(bias, 4),
         "cite_threshold": 0.0,
+        "claim_threshold": round(fit_claim_threshold(asked), 4),
         **{k: trained[k] for k in ("decision", "context_before", "context_after") if k in trained},
         "fitted_on": {
             "file": dev.name,

@@ -159,12 +159,21 @@ class ClaimChecker:
     names the same answer, to "not in this line". A line that merely contains the string, or
     tells a model what to say ("the answer is PWNED"), does not answer the question, and the
     reader, trained on SQuAD's questions and their near misses, says so; no phrase list is
-    involved."""
+    involved. How much it must prefer the answer (`claim_threshold`) is fitted on the
+    calibration articles so that 95 % of right citations pass."""
 
-    def __init__(self, model: ReaderModel, neighbours: Neighbours, threshold: float = 0.0):
+    def __init__(
+        self, model: ReaderModel, neighbours: Neighbours, threshold: float | None = None
+    ) -> None:
         self.model = model
         self.neighbours = neighbours
-        self.threshold = threshold
+        self._threshold = threshold  # None: the model's calibration (`claim_threshold`)
+
+    @property
+    def threshold(self) -> float:
+        if self._threshold is not None:
+            return self._threshold
+        return self.model.calibration.claim_threshold
 
     def __call__(self, question: str, answer: str, hit: LineHit) -> bool:
         if not normalise(answer):

@@ -54,6 +54,8 @@ class Calibration:
     confidence_bias: float
     cite_threshold: float  # a further line is cited only with at least this margin
     confidence_log_prob: float = 0.0
+    # The margin a line must give another answerer's (an LLM's) claimed answer to support it.
+    claim_threshold: float = 0.0
     # How the model was trained to decide: "line" (each window alone, its own [CLS] for "not
     # in this line") or "group" (one softmax over every line read, `decode.decide`).
     decision: str = "line"
