@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+# The same preamble as bench_reader_ceiling.py and bench_answerers.py (deliberate: each
+# benchmark is a script run on its own, from any folder).
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 

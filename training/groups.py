@@ -34,6 +34,7 @@ from pathlib import Path
 
 import bm25s
 
+from qa.reader.answerer import occurrences
 from qa.text import terms
 
 GROUP_LINES = 4
@@ -91,19 +92,6 @@ def cut_paragraph(text: str, rng: random.Random) -> list[tuple[int, int]]:
         lines.append((group[0][0], group[-1][1]))
         i += len(group)
     return lines
-
-
-def _occurrences(text: str, answer: str) -> list[tuple[int, int]]:
-    """Every place the answer's words appear in a line, case aside."""
-    low, needle = text.lower(), answer.lower().strip()
-    out, at = [], low.find(needle) if needle else -1
-    while at >= 0:
-        before_ok = at == 0 or not low[at - 1].isalnum()
-        after = at + len(needle)
-        if before_ok and (after == len(low) or not low[after].isalnum()):
-            out.append((at, after))
-        at = low.find(needle, at + 1)
-    return out
 
 
 def _swap(question: str, lines: list[str], pool: list[str], rng: random.Random) -> str | None:
@@ -203,7 +191,7 @@ def _group(
     text = answer["text"]
     roll = rng.random()
     if roll < P_NO_ANSWER:
-        chosen = [i for i in ranked if not _occurrences(lines[i], text) and i != holder]
+        chosen = [i for i in ranked if not occurrences(lines[i], text) and i != holder]
         chosen = chosen[:GROUP_LINES]
         return Group(article, qa["question"], tuple(chosen), ()) if chosen else None
     chosen = ranked[:GROUP_LINES]
@@ -216,5 +204,5 @@ def _group(
     offset = where[holder][1]
     answers = {(chosen.index(holder), a_start - offset, a_end - offset)}
     for k, i in enumerate(chosen):  # the same answer said again in another line of the group
-        answers.update((k, s, e) for s, e in _occurrences(lines[i], text))
+        answers.update((k, s, e) for s, e in occurrences(lines[i], text))
     return Group(article, qa["question"], tuple(chosen), tuple(sorted(answers)))

@@ -32,6 +32,7 @@ from typing import Any
 import platformdirs
 import torch
 
+from qa.reader.decode import token_span
 from qa.reader.features import Featurizer, Window, load_tokenizer
 from qa.reader.model import MODEL_DIR
 from training.groups import Article, Group, build_groups
@@ -118,22 +119,9 @@ def group_windows(
         before = lines[i - 1] if i > 0 else ""
         after = lines[i + 1] if i + 1 < len(lines) else ""
         for window in featurizer.windows(question, lines[i], before, after):
-            spans = [_label(window, s, e) for kk, s, e in group.answers if kk == k]
+            spans = [token_span(window, s, e) for kk, s, e in group.answers if kk == k]
             out.append((window, [x for x in spans if x is not None]))
     return out
-
-
-def _label(window: Window, start: int, end: int) -> tuple[int, int] | None:
-    """Token positions of the character span [start, end) in the window, or None when the
-    span is not wholly inside the window's line tokens."""
-    offsets = window.offsets
-    if not offsets or start < offsets[0][0] or end > offsets[-1][1]:
-        return None
-    first = next((t for t, (_, e) in enumerate(offsets) if e > start), None)
-    last = next((t for t in range(len(offsets) - 1, -1, -1) if offsets[t][0] < end), None)
-    if first is None or last is None or last < first:
-        return None
-    return window.first + first, window.first + last
 
 
 def collate(

@@ -89,18 +89,28 @@ def decide(
     return [None if s is None else replace(s, null=null, log_prob=s.score - log_z) for s in spans]
 
 
+def token_span(window: Window, start: int, end: int) -> tuple[int, int] | None:
+    """The positions in `input_ids` of the first and last token of the line's characters
+    [start, end), or None when they are not wholly inside the window's line tokens. Training
+    labels answers with it, and checking a claimed answer scores it."""
+    offsets = window.offsets
+    if not offsets or start < offsets[0][0] or end > offsets[-1][1]:
+        return None
+    first = next((t for t, (_, e) in enumerate(offsets) if e > start), None)
+    last = next((t for t in range(len(offsets) - 1, -1, -1) if offsets[t][0] < end), None)
+    if first is None or last is None or last < first:
+        return None
+    return window.first + first, window.first + last
+
+
 def span_margin(
     window: Window, start_logits: np.ndarray, end_logits: np.ndarray, start: int, end: int
 ) -> float | None:
     """How much the model prefers the line's characters [start, end) as the answer over "not
     in this line" (its start + end score minus the window's `[CLS]`), or None when the span
     is not wholly inside the window's line tokens or is longer than an answer may be."""
-    offsets = window.offsets
-    if not offsets or start < offsets[0][0] or end > offsets[-1][1]:
+    tokens = token_span(window, start, end)
+    if tokens is None or tokens[1] - tokens[0] >= MAX_ANSWER_TOKENS:
         return None
-    first = next((t for t, (_, e) in enumerate(offsets) if e > start), None)
-    last = next((t for t in range(len(offsets) - 1, -1, -1) if offsets[t][0] < end), None)
-    if first is None or last is None or last < first or last - first >= MAX_ANSWER_TOKENS:
-        return None
-    score = start_logits[window.first + first] + end_logits[window.first + last]
+    score = start_logits[tokens[0]] + end_logits[tokens[1]]
     return float(score - (start_logits[0] + end_logits[0]))
