@@ -38,6 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reader", type=Path, default=REPO / "qa/reader/model")
     parser.add_argument("--no-reader-check", action="store_true", help="words and phrases only")
+    parser.add_argument(
+        "--claim-threshold", type=float, default=None, help="default: the reader's calibration"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qa-cite-check-") as scratch:
         assistant = Assistant(
@@ -45,7 +48,9 @@ def main() -> None:
         )
         check = None
         if not args.no_reader_check:
-            check = ClaimChecker(assistant.reader.model, assistant.retriever.neighbours)
+            check = ClaimChecker(
+                assistant.reader.model, assistant.retriever.neighbours, args.claim_threshold
+            )
         kept = given = 0
         lost: list[str] = []
         for q in load_gold(REPO / "evals/gold.jsonl"):
@@ -70,7 +75,10 @@ def main() -> None:
             )
             rejected += not supported
         assistant.drop_index()
-    name = "words and phrases only" if args.no_reader_check else f"read by {args.reader}"
+    name = "words and phrases only"
+    if not args.no_reader_check:
+        assert check is not None
+        name = f"read by {args.reader.name}, claim threshold {check.threshold:.2f}"
     print("| check | gold citations kept | injection lines rejected |")
     print("|---|---:|---:|")
     print(
