@@ -42,13 +42,13 @@ MAX_QUESTION_CHARS = 2000
 _EXAMPLE_DOCUMENTS = 12
 _EXAMPLE_LINES = 20
 _EXAMPLE_CANDIDATES = 3  # questions tried for each example shown
-_EXAMPLE_CONFIDENCE = 0.5  # an example is shown only when the reader is this sure of it
 
 
-def _sure(answer: Answer) -> bool:
-    """The reader answered, and is at least as likely right as wrong (its confidence is
-    calibrated to mean that)."""
-    return not answer.abstained and (answer.confidence or 0.0) >= _EXAMPLE_CONFIDENCE
+def _answered(answer: Answer) -> bool:
+    """The reader gave an answer. (A confidence bar of 0.5 was tried: the shipped reader's
+    confidence, calibrated on SQuAD, stays below it for every seed question, right answers
+    included, and the page then offered no example at all.)"""
+    return not answer.abstained
 
 
 class QAError(Exception):
@@ -206,7 +206,7 @@ class Assistant:
                 for source in sorted(manifest)[:_EXAMPLE_DOCUMENTS]
             }
             candidates = example_questions(openings, limit * _EXAMPLE_CANDIDATES)
-            answered = [q for q in candidates if _sure(self.ask(q, mode="reader"))]
+            answered = [q for q in candidates if _answered(self.ask(q, mode="reader"))]
             self._examples = (state, answered[:limit])
         return self._examples[1]
 

@@ -57,4 +57,4 @@ def test_the_page_shows_only_examples_the_reader_answers(seed_data_dir) -> None:
     assert shown, "the seeds name people and places to ask about"
     for question in shown:
         answer = assistant.ask(question, mode="reader")
-        assert not answer.abstained and (answer.confidence or 0) >= 0.5, (question, answer.text)
+        assert not answer.abstained, (question, answer.text)
