@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from qa import Answer, Assistant, QuestionError
-from qa.reader import normalise
+from qa.reader import normalise, same_answer
 from support.cli import run_qa
 from support.openai_stub import Reply
 from tests.conftest import SEEDS, with_llm
@@ -97,7 +97,8 @@ def test_api_lone_surrogates_are_left_out_with_a_notice(assistant: Assistant) ->
 
 def test_api_lone_surrogates_in_history_are_harmless(assistant: Assistant) -> None:
     history = [{"question": "How many drones did Russia launch? \ud800", "answer": "273\udfff"}]
-    assert assistant.ask("And how many were shot down?", history=history).answer == "88"
+    answer = assistant.ask("And how many were shot down?", history=history)
+    assert same_answer(answer.answer, "88"), answer.answer  # "88" or "Another 88"
 
 
 def test_cli_question_that_is_not_valid_utf8_is_answered(
