@@ -111,8 +111,8 @@ questions), confidence = sigmoid({calibration["confidence_scale"]} x margin
 {calibration["confidence_log_prob"]:+} x log-probability {calibration["confidence_bias"]:+}),
 fitted on the answers it would show; claim threshold {calibration["claim_threshold"]} (the
 margin a line must give an LLM's answer to be kept as its citation, set to keep 95 % of the
-right citations of these questions, and never below 0). On those articles: {cal["metrics"]}. Results are
-reported on the odd-numbered articles only.
+right citations of these questions, and never below 0). On those articles:
+{cal["metrics"]}. Results are reported on the odd-numbered articles only.
 
 Made by `make train-reader` ({time.strftime("%Y-%m-%d")}).
 """
