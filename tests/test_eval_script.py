@@ -72,9 +72,25 @@ def test_the_report_json_keeps_its_stable_keys(gold_report) -> None:
         "abstained",
         "citations",
         "correct",
+        "failure",
+        "confidence",
         "latency_ms",
     }
     assert gold_report["metrics"]["n_questions"] == len(load_gold(GOLD))
+
+
+def test_the_report_says_where_answers_fail_and_how_far_confidence_is_to_be_trusted(
+    gold_report,
+) -> None:
+    questions = gold_report["questions"]
+    wrong = [q for q in questions if not q["correct"]]
+    assert wrong and all(q["failure"] for q in wrong)
+    assert all(q["failure"] is None for q in questions if q["correct"])
+    assert sum(gold_report["failures"].values()) == len(wrong)
+    assert all(0 <= q["confidence"] <= 1 for q in questions)
+    assert 0.0 < gold_report["metrics"]["confidence_auroc"] <= 1.0
+    assert "failures: wrong_line" in gold_report["_stdout"]
+    assert "expected calibration error" in gold_report["_stdout"]
 
 
 def test_the_markdown_report_has_the_table_failures_and_a_chart(gold_report) -> None:
