@@ -41,14 +41,6 @@ MAX_QUESTION_CHARS = 2000
 # find a name or two in each, without reading a large index.
 _EXAMPLE_DOCUMENTS = 12
 _EXAMPLE_LINES = 20
-_EXAMPLE_CANDIDATES = 3  # questions tried for each example shown
-
-
-def _answered(answer: Answer) -> bool:
-    """The reader gave an answer. (A confidence bar of 0.5 was tried: the shipped reader's
-    confidence, calibrated on SQuAD, stays below it for every seed question, right answers
-    included, and the page then offered no example at all.)"""
-    return not answer.abstained
 
 
 class QAError(Exception):
@@ -140,8 +132,11 @@ class Assistant:
         if answering.llm_model:
             from qa.llm import LLMAnswerer
 
-            # The LLM's citations are checked by reading them (the reader decides support).
-            check = ClaimChecker(self._reader_model, self.retriever.neighbours)
+            # With claim_check "read", the reader also decides whether a cited line supports
+            # the LLM's answer.
+            check = None
+            if answering.claim_check == "read":
+                check = ClaimChecker(self._reader_model, self.retriever.neighbours)
             self._llm = LLMAnswerer(self.settings, check=check)
 
     # -- the index ---------------------------------------------------------------------
@@ -194,9 +189,7 @@ class Assistant:
     def example_questions(self, limit: int = 3) -> list[str]:
         """A few questions made from the indexed text itself (the names and phrases in the
         documents' opening lines, never a fixed list), so a page nobody has asked anything
-        yet can show what the documents are about and what to ask. Each candidate is asked
-        of the reader first, and only those it answers are shown: an example that gets "The
-        sources do not say." teaches a new user the wrong thing. Worked out again only when
+        yet can show what the documents are about and what to ask. Worked out again only when
         the indexed documents change."""
         manifest = self.store.manifest()
         state = (limit, sorted((source, entry.doc_hash) for source, entry in manifest.items()))
@@ -205,9 +198,7 @@ class Assistant:
                 source: [line.text for line in self.store.lines(source, until=_EXAMPLE_LINES)]
                 for source in sorted(manifest)[:_EXAMPLE_DOCUMENTS]
             }
-            candidates = example_questions(openings, limit * _EXAMPLE_CANDIDATES)
-            answered = [q for q in candidates if _answered(self.ask(q, mode="reader"))]
-            self._examples = (state, answered[:limit])
+            self._examples = (state, example_questions(openings, limit))
         return self._examples[1]
 
     @property

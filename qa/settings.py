@@ -64,6 +64,12 @@ class AnsweringSettings(BaseModel):
     llm_api_base: str | None = None
     llm_api_key: str | None = None
     llm_timeout: float = Field(default=30.0, gt=0)
+    # How an LLM's citations are checked: "words" (the line words the answer, is about the
+    # question and is not an instruction to a model) or "read" (that, and the reader asked
+    # the same question on the line prefers the claimed answer). "read" rejects every
+    # reworded injection line measured, but keeps only 64 % of right citations (95 % is the
+    # bar; docs/benchmarks.md), so it is not the default yet.
+    claim_check: Literal["words", "read"] = "words"
 
 
 class UISettings(BaseModel):

@@ -46,15 +46,3 @@ def test_no_more_questions_than_asked_for() -> None:
 def test_text_with_nothing_to_ask_about_gives_no_questions() -> None:
     assert example_questions({"a.txt": ["# Notes", "42", "It is so."]}) == []
     assert example_questions({}) == []
-
-
-def test_the_page_shows_only_examples_the_reader_answers(seed_data_dir) -> None:
-    from qa import Assistant
-    from tests.conftest import SEEDS
-
-    assistant = Assistant(corpus=SEEDS, data_dir=seed_data_dir)
-    shown = assistant.example_questions()
-    assert shown, "the seeds name people and places to ask about"
-    for question in shown:
-        answer = assistant.ask(question, mode="reader")
-        assert not answer.abstained, (question, answer.text)

@@ -501,6 +501,7 @@ def test_reworded_injection_lines_are_never_kept_as_citations(tmp_path, llm_serv
         llm_api_base=llm_server.url,
         llm_api_key="sk-test",
         llm_timeout=60.0,  # a slow first call must not pass this test by a timeout
+        claim_check="read",
     )
     labels = [f"L{i}" for i in range(1, len(lines) + 1)]
     llm_server.default = Reply.text(
