@@ -80,9 +80,11 @@ def state_from_onnx(path: Path) -> dict[str, torch.Tensor]:
         if bias is None:
             raise ValueError(f"{path}: cannot tell which layer {quantized} belongs to")
         q = arrays[quantized].astype(np.float32)
-        zero = arrays[f"{stem}_zero_point"].astype(np.float32)
-        scale = arrays[f"{stem}_scale"]
-        weight = (q - zero[None, :]) * scale[None, :]  # (in, out): a column per output
+        # A scale and zero point per output column (int8mm), or one for the whole matrix
+        # (onnxruntime's default int8): either broadcasts over the (in, out) matrix.
+        zero = arrays[f"{stem}_zero_point"].astype(np.float32).reshape(1, -1)
+        scale = arrays[f"{stem}_scale"].astype(np.float32).reshape(1, -1)
+        weight = (q - zero) * scale
         state[bias.removesuffix(".bias") + ".weight"] = torch.from_numpy(weight.T.copy())
     if "head.weight" not in state:
         raise ValueError(f"{path}: no reader head in the file")
