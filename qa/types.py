@@ -8,6 +8,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (a newline in a file's name, an escape sequence) shown escaped,
+    so text meant for one line stays on one line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
 
 class Citation(BaseModel):
     source: str
@@ -29,9 +37,7 @@ class Citation(BaseModel):
         lines = str(self.line_start)
         if self.line_end != self.line_start:
             lines += f"-{self.line_end}"
-        source = re.sub(
-            r"[\x00-\x1f\x7f]", lambda m: m.group().encode("unicode_escape").decode(), self.source
-        )
+        source = escape_controls(self.source)
         if self.page is not None:
             return f"{source}:p{self.page}:{lines}"
         return f"{source}:{lines}"

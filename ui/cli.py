@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +19,7 @@ from rich.console import Console
 from index import IndexError_, ingest
 from index.errors import IngestInterrupted, first_line
 from qa.settings import MAX_TOP_K, Settings, setting_name
+from qa.types import escape_controls
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,10 @@ class Fail(Exception):
     """A user-facing error: printed as one line, exit code 1."""
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def _say(console: Console, text: str) -> None:
     """Print one line as plain text: control characters (a newline in a file's name, an
     escape sequence) are shown escaped, so one message is always one line."""
-    shown = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
-    console.print(shown, markup=False, highlight=False)
+    console.print(escape_controls(str(text)), markup=False, highlight=False)
 
 
 def _settings(ctx: typer.Context) -> Settings:
