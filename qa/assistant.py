@@ -41,6 +41,7 @@ MAX_QUESTION_CHARS = 2000
 # find a name or two in each, without reading a large index.
 _EXAMPLE_DOCUMENTS = 12
 _EXAMPLE_LINES = 20
+_EXAMPLE_CANDIDATES = 4  # candidates asked for each example shown
 
 
 class QAError(Exception):
@@ -187,10 +188,12 @@ class Assistant:
         return sorted(shown, key=lambda item: item[0].line)
 
     def example_questions(self, limit: int = 3) -> list[str]:
-        """A few questions made from the indexed text itself (the names and phrases in the
-        documents' opening lines, never a fixed list), so a page nobody has asked anything
-        yet can show what the documents are about and what to ask. Worked out again only when
-        the indexed documents change."""
+        """A few questions made from the indexed text itself (`qa.examples`: a person and the
+        words written before their name, never a fixed list), so a page nobody has asked
+        anything yet can show what the documents are about and what to ask. Each candidate is
+        asked of the reader first and shown only when the answer repeats the words it was
+        made from: an example that is declined or answered with a stray word teaches a new
+        user the wrong thing. Worked out again only when the indexed documents change."""
         manifest = self.store.manifest()
         state = (limit, sorted((source, entry.doc_hash) for source, entry in manifest.items()))
         if self._examples is None or self._examples[0] != state:
@@ -198,7 +201,14 @@ class Assistant:
                 source: [line.text for line in self.store.lines(source, until=_EXAMPLE_LINES)]
                 for source in sorted(manifest)[:_EXAMPLE_DOCUMENTS]
             }
-            self._examples = (state, example_questions(openings, limit))
+            shown: list[str] = []
+            for example in example_questions(openings, limit * _EXAMPLE_CANDIDATES):
+                answer = self.ask(example.question, mode="reader")
+                if not answer.abstained and example.answered_by(answer.answer):
+                    shown.append(example.question)
+                if len(shown) == limit:
+                    break
+            self._examples = (state, shown)
         return self._examples[1]
 
     @property

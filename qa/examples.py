@@ -1,81 +1,116 @@
 """Example questions made from the indexed text itself.
 
 A chat page that has not been asked anything yet should show what its documents are about
-and what a question looks like. The questions here are built from the opening lines of the
-indexed documents (the names and phrases those lines contain), never from a fixed list, so
-they fit whatever corpus is indexed.
+and what a question looks like, and every question it offers must be one the product
+answers: an example that gets "The sources do not say." (or a stray word) teaches a new user
+the wrong thing. So each example is made from a span the text states, a person and the words
+written in front of their name ("Station manager Mirela Kovacs" gives "What is Mirela
+Kovacs's role?", to be answered "Station manager"), and the answerer is asked it before it is shown
+(`Assistant.example_questions`): it is offered only when the answer repeats those words.
+Nothing here is a fixed list; it fits whatever corpus is indexed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from qa.names import Name, Token, is_title_word, tokenize
+from qa.names import Name, Token, tokenize
 from qa.names import names as find_names
-from qa.text import STOPWORDS
+from qa.text import STOPWORDS, terms
 
-# A topic phrase of plain words: two adjacent lowercase words of at least this many letters.
-_MIN_WORD = 3
-_WORD = re.compile(r"^[a-z][a-z-]*[a-z]$")
+# At most this many words in front of a name describe the person ("Deputy harbour master").
+_MAX_DESCRIPTION = 3
+# How closely an answer must repeat the words an example was made from (F1 of content words).
+_AGREEMENT = 0.5
+# The question asked about a person. "Who is X?" was answered with another person's name
+# more often than not: SQuAD's "who" answers are names, not descriptions.
+_ASK = "What is {name}'s role?"
 
 
-def example_questions(openings: Mapping[str, Sequence[str]], limit: int = 3) -> list[str]:
-    """Up to `limit` questions about what the documents name in their opening lines
-    (`openings`: each document's first lines, in the order the documents should be drawn
-    from). Each document gives its best topic before any gives a second, so the questions
-    spread over the documents; a topic already asked about is not asked again."""
-    ranked = [_topics(lines) for lines in openings.values()]
-    questions: list[str] = []
+@dataclass(frozen=True)
+class Example:
+    """A question and the words of the text it was made from, which a right answer repeats."""
+
+    question: str
+    expected: str
+
+    def answered_by(self, answer: str) -> bool:
+        """Does `answer` say what the text says, and little else? (Its content words overlap
+        the expected ones with an F1 of at least one half, as answers are scored: "Marco
+        Rubio and Zelenskyy's aide" does not answer "What is Andriy Yermak's role?" with "aide".)"""
+        said, expected = set(terms(answer)), set(terms(self.expected))
+        common = len(said & expected)
+        return common > 0 and 2 * common / (len(said) + len(expected)) >= _AGREEMENT
+
+
+def example_questions(openings: Mapping[str, Sequence[str]], limit: int = 3) -> list[Example]:
+    """Up to `limit` candidate examples about the people the documents describe in their
+    opening lines (`openings`: each document's first lines, in the order the documents
+    should be drawn from). Each document gives its first candidate before any gives a
+    second, so the questions spread over the documents; a person already asked about is not
+    asked again. Candidates still have to be answered before they are shown."""
+    ranked = [_people(lines) for lines in openings.values()]
+    out: list[Example] = []
     seen: set[str] = set()
-    for rank in range(max((len(topics) for topics in ranked), default=0)):
-        for topics in ranked:
-            if rank >= len(topics):
+    for rank in range(max((len(people) for people in ranked), default=0)):
+        for people in ranked:
+            if rank >= len(people):
                 continue
-            question, key = topics[rank]
+            example, key = people[rank]
             if key in seen:
                 continue
             seen.add(key)
-            questions.append(question)
-            if len(questions) == limit:
-                return questions
-    return questions
+            out.append(example)
+            if len(out) == limit:
+                return out
+    return out
 
 
-def _topics(lines: Sequence[str]) -> list[tuple[str, str]]:
-    """A document's askable topics, best first, each with the key that makes two topics the
-    same: names of two or more words (a person's when a title stands before the name: "Who
-    is …?"), then, one per line, the first phrase of two plain words ("the toll bridge")."""
-    names: list[tuple[str, str]] = []
-    phrases: list[tuple[str, str]] = []
+def _people(lines: Sequence[str]) -> list[tuple[Example, str]]:
+    """A document's names of two or more words that have words written in front of them,
+    each as "What is …'s role?" with those words as the expected answer, and the key that makes two
+    spellings one person."""
+    out: list[tuple[Example, str]] = []
     for line in lines:
         tokens = tokenize(line)
         for span in _names(line, tokens):
-            ask = "Who is" if _titled(line, tokens, span) else "What do the sources say about"
-            names.append((f"{ask} {span.text}?", _key(span.text)))
-        phrase = next(
-            (
-                f"{first.text} {second.text}"
-                for first, second in zip(tokens, tokens[1:], strict=False)
-                if line[first.end : second.start] == " "
-                and _plain(first.text)
-                and _plain(second.text)
-            ),
-            None,
-        )
-        if phrase:  # the first: English puts the subject first ("the toll bridge … opened")
-            phrases.append((f"What do the sources say about the {phrase}?", _key(phrase)))
-    return names + phrases
+            described = _description(line, tokens, span)
+            if described:
+                out.append((Example(_ASK.format(name=span.text), described), _key(span.text)))
+    return out
 
 
-def _plain(word: str) -> bool:
-    """A lowercase word that says something (not a function word, not a bare number)."""
-    return bool(_WORD.match(word)) and len(word) >= _MIN_WORD and word not in STOPWORDS
+def _description(line: str, tokens: list[Token], span: Name) -> str:
+    """The words right before a name, up to a function word, punctuation or the start of the
+    line ("Lighthouse keeper Ada Brennan" gives "Lighthouse keeper"; "The mayor, Jo Bloggs"
+    gives "mayor"). Whether they really describe the person (rather than being a verb, as in
+    "met Bo Chan") is for the answerer to confirm."""
+    first = span.first
+    if first > 0 and line[tokens[first - 1].end : span.start].strip() == ",":
+        first -= 1  # an apposition: "The mayor, Jo Bloggs"
+        if not tokens[first].text.isalpha() or tokens[first].text.lower() in STOPWORDS:
+            return ""
+        start = first
+        end = tokens[first].end
+    else:
+        start, end = first, span.start
+        if first > 0 and line[tokens[first - 1].end : span.start] != " ":
+            return ""
+    while start > 0 and first - start < _MAX_DESCRIPTION:
+        word = tokens[start - 1]
+        gap = line[word.end : tokens[start].start]
+        if gap != " " or not word.text.isalpha() or word.text.lower() in STOPWORDS:
+            break
+        start -= 1
+    if start == first and first == span.first:
+        return ""
+    return line[tokens[start].start : end].strip(" ,")
 
 
 def _key(text: str) -> str:
-    """ "J.D. Vance" and "JD Vance" are one topic."""
-    return re.sub(r"[^a-z0-9 ]", "", text.lower())
+    """ "J.D. Vance" and "JD Vance" are one person."""
+    return "".join(c for c in text.lower() if c.isalnum() or c == " ")
 
 
 def _names(line: str, tokens: list[Token]) -> list[Name]:
@@ -89,14 +124,3 @@ def _names(line: str, tokens: list[Token]) -> list[Name]:
         if kept is None or span.first > kept.first:
             best[span.last] = span
     return sorted(best.values(), key=lambda s: s.start)
-
-
-def _titled(line: str, tokens: list[Token], span: Name) -> bool:
-    """Is a title (an office, an honorific, a nationality) written right before the name?
-    Then the name is a person's: "President Jane Doe", "the mayor, Jane Doe"."""
-    if span.first == 0:
-        return False
-    before = tokens[span.first - 1]
-    if line[before.end : span.start].strip(" ,"):
-        return False
-    return is_title_word(before.text.split("-")[-1])
