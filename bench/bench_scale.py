@@ -53,8 +53,8 @@ def child(corpus: Path) -> dict:
 
     from index import IndexConfig, ingest
     from index.embeddings import OnnxMiniLMEmbedding
+    from index.text import terms
     from qa import Assistant
-    from qa.text import terms
 
     data = Path(tempfile.mkdtemp(prefix="qa-scale-"))
     model = OnnxMiniLMEmbedding()

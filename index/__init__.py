@@ -14,6 +14,7 @@ from index.errors import (  # noqa: E402
     StoreUnavailableError,
 )
 from index.ingest import IngestReport, ingest  # noqa: E402
+from index.keywords import KeywordStore  # noqa: E402
 from index.loaders import SUPPORTED  # noqa: E402
 from index.store import (  # noqa: E402
     ChunkStore,
@@ -31,6 +32,7 @@ __all__ = [
     "IndexConfig",
     "IndexError_",
     "IngestReport",
+    "KeywordStore",
     "ModelMismatchError",
     "StoreUnavailableError",
     "StoredChunk",

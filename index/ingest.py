@@ -9,6 +9,7 @@ counts as complete only once all of it is stored; anything else found in the col
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from index.config import IndexConfig
 from index.embeddings import make_embed_model
 from index.errors import IndexError_, IngestInterrupted, first_line
 from index.formats import Limits
+from index.keywords import KeywordStore
 from index.loaders import RawSource, Skipped, SourceFile, discover, parse, read_source
 from index.store import ChunkStore, DocEntry, open_store, writer_lock
 
@@ -89,92 +91,128 @@ def ingest(
 
     with writer_lock(config, on_wait=waiting):
         store = open_store(config, create=True, rebuild=rebuild)
-        files, skipped, walked_roots = discover(paths)
-        report.skipped.extend(skipped)
-        manifest = store.manifest()
-        files = distinct_sources(files, manifest)
-
-        docs: list[RawSource] = []
-        for file in files:
-            raw = read_source(file)
-            if isinstance(raw, Skipped):
-                report.skipped.append(raw)
-                continue
-            docs.append(raw)
-
-        on_disk = {d.source for d in docs} | {f.source for f in files}
-        walked = {str(r) for r in walked_roots}
-        for entry in manifest.values():
-            if entry.root in walked and entry.source not in on_disk:
-                store.delete_source(entry.source)
-                report.removed.append(entry.source)
-
-        chunker = LineChunker(config.chunk_size)
-        pending: list[RawSource] = []
-        for doc in docs:
-            known = manifest.get(doc.source)
-            if known is not None and known.doc_hash == doc.doc_hash:
-                report.unchanged.append(doc.source)
-                report.lines += known.doc_lines
-            else:
-                pending.append(doc)
-        stored, report.repaired = _sort_orphans(store, manifest, pending)
-
-        # Chunk one document at a time and let its nodes go once stored: holding every node
-        # (with its 384 floats as Python objects) of a large corpus cost gigabytes.
-        total = sum(chunker.estimate(doc.data) for doc in pending)
-        if pending:
-            model = embed_model or make_embed_model(config)
-            show = progress and total >= _PROGRESS_MIN_CHUNKS
-            with (
-                _progress_bar(console, show) as bar,
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer") as writer,
-            ):
-                task = bar.add_task("embedding", total=total)
-                current: str | None = None
-                try:
-                    for raw in pending:
-                        current = raw.source
-                        loaded = parse(raw, Limits(max_pdf_pages=config.max_pdf_pages))
-                        if isinstance(loaded, Skipped):
-                            report.skipped.append(loaded)
-                            bar.advance(task, chunker.estimate(raw.data))
-                            continue
-                        if loaded.note:
-                            report.notes.append(f"{loaded.source}: {loaded.note}")
-                        if loaded.encoding not in (None, "utf-8", "utf-8-sig"):
-                            report.notes.append(
-                                f"{loaded.source}: not UTF-8, decoded as {loaded.encoding}"
-                            )
-                        nodes = chunker.iter_chunks(loaded)
-                        known = manifest.get(raw.source)
-                        if known is not None:
-                            store.delete_version(raw.source, known.doc_hash)
-                        first = _embed_and_store(
-                            store,
-                            model,
-                            nodes,
-                            stored.get(doc_prefix(raw.source, raw.doc_hash), set()),
-                            lambda n: bar.advance(task, n),
-                            writer,
-                        )
-                        if first is None:
-                            report.skipped.append(Skipped(raw.source, "no text (only blank lines)"))
-                            continue
-                        (report.changed if known is not None else report.new).append(raw.source)
-                        log.info("%s: %d chunks embedded", raw.source, first.embedded)
-                        report.lines += int(first.metadata["doc_lines"])
-                        report.chunks_embedded += first.embedded
-                        current = None
-                except KeyboardInterrupt as stop:
-                    # Every document counted so far is complete in the store (its first
-                    # chunk, written last, marks it); the one being written is repaired and
-                    # completed by the next run.
-                    raise IngestInterrupted(report.new + report.changed, current) from stop
-        report.repaired = [s for s in report.repaired if s not in report.removed]
+        keywords = KeywordStore.open(config)
+        if rebuild:
+            keywords.discard()
+            keywords = KeywordStore.open(config)
+        # The keyword index follows the vectors document by document (in `_ingest`); the
+        # sync after it catches what a stop left between the two, so they hold the same lines
+        # (and what it cannot reach now, the next open repairs).
+        try:
+            _ingest(config, store, keywords, paths, report, console, progress, embed_model)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                keywords.sync(store)
+            raise
+        finally:
+            keywords.close()
+        keywords.sync(store)
+        keywords.close()
         report.chunks_total = store.count()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _ingest(
+    config: IndexConfig,
+    store: ChunkStore,
+    keywords: KeywordStore,
+    paths: list[Path],
+    report: IngestReport,
+    console: Console,
+    progress: bool,
+    embed_model: BaseEmbedding | None,
+) -> None:
+    """The body of `ingest`, under the writer's lock."""
+    files, skipped, walked_roots = discover(paths)
+    report.skipped.extend(skipped)
+    manifest = store.manifest()
+    files = distinct_sources(files, manifest)
+
+    docs: list[RawSource] = []
+    for file in files:
+        raw = read_source(file)
+        if isinstance(raw, Skipped):
+            report.skipped.append(raw)
+            continue
+        docs.append(raw)
+
+    on_disk = {d.source for d in docs} | {f.source for f in files}
+    walked = {str(r) for r in walked_roots}
+    for entry in manifest.values():
+        if entry.root in walked and entry.source not in on_disk:
+            store.delete_source(entry.source)
+            keywords.remove(entry.source)
+            report.removed.append(entry.source)
+
+    chunker = LineChunker(config.chunk_size)
+    pending: list[RawSource] = []
+    for doc in docs:
+        known = manifest.get(doc.source)
+        if known is not None and known.doc_hash == doc.doc_hash:
+            report.unchanged.append(doc.source)
+            report.lines += known.doc_lines
+        else:
+            pending.append(doc)
+    stored, report.repaired = _sort_orphans(store, manifest, pending)
+
+    # Chunk one document at a time and let its nodes go once stored: holding every node
+    # (with its 384 floats as Python objects) of a large corpus cost gigabytes.
+    total = sum(chunker.estimate(doc.data) for doc in pending)
+    if pending:
+        model = embed_model or make_embed_model(config)
+        show = progress and total >= _PROGRESS_MIN_CHUNKS
+        with (
+            _progress_bar(console, show) as bar,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer") as writer,
+        ):
+            task = bar.add_task("embedding", total=total)
+            current: str | None = None
+            try:
+                for raw in pending:
+                    current = raw.source
+                    loaded = parse(raw, Limits(max_pdf_pages=config.max_pdf_pages))
+                    if isinstance(loaded, Skipped):
+                        report.skipped.append(loaded)
+                        bar.advance(task, chunker.estimate(raw.data))
+                        continue
+                    if loaded.note:
+                        report.notes.append(f"{loaded.source}: {loaded.note}")
+                    if loaded.encoding not in (None, "utf-8", "utf-8-sig"):
+                        report.notes.append(
+                            f"{loaded.source}: not UTF-8, decoded as {loaded.encoding}"
+                        )
+                    nodes = chunker.iter_chunks(loaded)
+                    known = manifest.get(raw.source)
+                    if known is not None:
+                        store.delete_version(raw.source, known.doc_hash)
+                    first = _embed_and_store(
+                        store,
+                        model,
+                        nodes,
+                        stored.get(doc_prefix(raw.source, raw.doc_hash), set()),
+                        lambda n: bar.advance(task, n),
+                        writer,
+                    )
+                    if first is None:
+                        report.skipped.append(Skipped(raw.source, "no text (only blank lines)"))
+                        continue
+                    keywords.put(
+                        raw.source,
+                        raw.doc_hash,
+                        store.document_chunks(DocEntry(raw.source, "", raw.doc_hash, 0, 0)),
+                    )
+                    (report.changed if known is not None else report.new).append(raw.source)
+                    log.info("%s: %d chunks embedded", raw.source, first.embedded)
+                    report.lines += int(first.metadata["doc_lines"])
+                    report.chunks_embedded += first.embedded
+                    current = None
+            except KeyboardInterrupt as stop:
+                # Every document counted so far is complete in the store (its first
+                # chunk, written last, marks it); the one being written is repaired and
+                # completed by the next run.
+                raise IngestInterrupted(report.new + report.changed, current) from stop
+    report.repaired = [s for s in report.repaired if s not in report.removed]
 
 
 def distinct_sources(files: list[SourceFile], manifest: dict[str, DocEntry]) -> list[SourceFile]:

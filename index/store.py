@@ -182,15 +182,24 @@ class ChunkStore:
             ):
                 if cid.rsplit("-", 1)[0] not in complete:
                     continue
-                yield StoredChunk(
-                    id=cid,
-                    text=text or "",
-                    source=str(meta["source"]),
-                    line=int(meta["line_start"]),
-                    col_start=int(meta["col_start"]),
-                    col_end=int(meta["col_end"]),
-                    layout=str(meta.get("layout") or ""),
-                )
+                yield _chunk(cid, text, meta)
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def document_chunks(self, entry: DocEntry) -> Iterator[StoredChunk]:
+        """One complete document's chunks (this version of it), in pages, for the keyword
+        index (`index.keywords`)."""
+        where = {"$and": [{"source": entry.source}, {"doc_hash": entry.doc_hash}]}
+        offset = 0
+        while True:
+            page = self.collection.get(
+                where=where, include=["documents", "metadatas"], limit=_PAGE, offset=offset
+            )
+            for cid, text, meta in zip(
+                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
+            ):
+                yield _chunk(cid, text, meta)
             if len(page["ids"]) < _PAGE:
                 return
             offset += _PAGE
@@ -267,6 +276,18 @@ class ChunkStore:
             StoredLine(source, number, join_pieces(parts), layouts[number])
             for number, parts in sorted(pieces.items())
         ]
+
+
+def _chunk(cid: str, text: str | None, meta: Any) -> StoredChunk:
+    return StoredChunk(
+        id=cid,
+        text=text or "",
+        source=str(meta["source"]),
+        line=int(meta["line_start"]),
+        col_start=int(meta["col_start"]),
+        col_end=int(meta["col_end"]),
+        layout=str(meta.get("layout") or ""),
+    )
 
 
 def join_pieces(parts: list[tuple[int, str]]) -> str:

@@ -16,6 +16,7 @@ from index import (
     CollectionMissingError,
     IndexError_,
     IngestReport,
+    KeywordStore,
     StoredLine,
     ingest,
     open_store,
@@ -24,6 +25,7 @@ from index import (
 from index.embeddings import OnnxMiniLMEmbedding, make_embed_model
 from index.errors import first_line
 from index.layout import Anchor, visual_lines
+from index.text import terms
 from qa.answerers import Answerer, AnswerError, AnswerUnavailable, ReaderReplies
 from qa.citing import cite
 from qa.conversation import SURROGATES, HistoryLike, lookup_query, turns
@@ -31,7 +33,6 @@ from qa.examples import example_questions
 from qa.reader import ClaimChecker, ReaderAnswerer, ReaderModel
 from qa.retrieval import HybridRetriever, LineHit
 from qa.settings import MAX_TOP_K, Settings
-from qa.text import terms
 from qa.types import NO_ANSWER, Answer, RetrievedLine, Timings
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,16 @@ class Assistant:
                     + (f" ({reasons})" if reasons else "")
                 )
             self.store = open_store(self._config)
-        self.retriever = HybridRetriever(self.store, self._embed, self.settings.retrieval.mode)
+        self.keywords = KeywordStore.open(self._config)
+        if self.keywords.damaged:
+            self._notify("the keyword index could not be read; rebuilding it from the store")
+        self.retriever = HybridRetriever(
+            self.store,
+            self._embed,
+            self.settings.retrieval.mode,
+            keywords=self.keywords,
+            notify=self._notify,
+        )
         self.reader = ReaderAnswerer(
             self._reader_model,
             answer_threshold=answering.answer_threshold,
@@ -157,6 +167,7 @@ class Assistant:
             known = source in self.store.manifest()
             if known:
                 self.store.delete_source(source)
+                self.keywords.remove(source)
                 self.retriever.invalidate()
             return known
 
@@ -165,6 +176,7 @@ class Assistant:
         must not leave it behind on a shared Chroma server)."""
         with self._lock:
             self.store.drop()
+            self.keywords.discard()
             self.retriever.invalidate()
 
     def documents(self) -> dict[str, int]:

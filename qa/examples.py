@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from index.text import STOPWORDS, terms
 from qa.names import Name, Token, tokenize
 from qa.names import names as find_names
-from qa.text import STOPWORDS, terms
 
 # At most this many words in front of a name describe the person ("Deputy harbour master").
 _MAX_DESCRIPTION = 3

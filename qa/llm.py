@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.errors import first_line
+from index.text import terms
 from qa.answerers import AnswerUnavailable
 from qa.citing import cite
 from qa.conversation import recent_turns
 from qa.reader import normalise
 from qa.retrieval import LineHit
 from qa.settings import Settings
-from qa.text import terms
 from qa.types import NO_ANSWER, Answer, Turn
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.text import STOPWORDS
+from index.text import STOPWORDS
 
 _TOKEN = re.compile(r"[$€£]?\w+(?:[.,'’\-–:/]\w+)*%?\.?", re.UNICODE)
 # Honorifics and office titles written in front of a name ("President Jane Doe").

@@ -1,21 +1,22 @@
 """Retrieval down to single lines: rankers (dense: the index's embeddings in Chroma, queried
-through llama-index's vector store; keyword: BM25 via bm25s), composed by rank fusion."""
+through llama-index's vector store; keyword: BM25 in the index's keyword file), composed by
+rank fusion. Lines' text, for the answerers and for neighbours, is read from the keyword file
+as a question needs it; nothing here holds the corpus in memory."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-import bm25s
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
-from index import ChunkStore, join_pieces
-from qa.text import idf, terms
+from index import ChunkStore, KeywordStore, join_pieces
+from index.text import terms
 
 FRESHNESS_S = 2.0
 RRF_K = 60  # the constant from Cormack et al. (2009); rank fusion is robust to it
@@ -39,56 +40,6 @@ class LineHit:
         return (self.source, self.line)
 
 
-@dataclass
-class KeywordIndex:
-    """BM25 over every chunk, built once per index version (never per query)."""
-
-    bm25: bm25s.BM25 | None
-    ids: list[str]
-    addresses: list[tuple[str, int]]
-    lines: dict[tuple[str, int], list[tuple[int, str]]]  # address -> (column, piece text)
-    df: Counter[str] = field(default_factory=Counter)
-    layouts: dict[tuple[str, int], str] = field(default_factory=dict)  # paged formats only
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.ids)
-
-    def idf(self, term: str) -> float:
-        return idf(self.df.get(term, 0), max(self.n_docs, 1))
-
-    @classmethod
-    def build(cls, store: ChunkStore) -> KeywordIndex:
-        ids: list[str] = []
-        addresses: list[tuple[str, int]] = []
-        tokens: list[list[str]] = []
-        lines: dict[tuple[str, int], list[tuple[int, str]]] = {}
-        df: Counter[str] = Counter()
-        layouts: dict[tuple[str, int], str] = {}
-        for chunk in store.iter_chunks():
-            if chunk.layout:
-                layouts[(chunk.source, chunk.line)] = chunk.layout
-            ids.append(chunk.id)
-            addresses.append((chunk.source, chunk.line))
-            lines.setdefault((chunk.source, chunk.line), []).append((chunk.col_start, chunk.text))
-            toks = terms(chunk.text)
-            tokens.append(toks or ["\x00"])  # bm25s rejects empty documents
-            df.update(set(toks))
-        bm25 = None
-        if ids:
-            bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
-        return cls(bm25=bm25, ids=ids, addresses=addresses, lines=lines, df=df, layouts=layouts)
-
-    def search(self, query_terms: list[str], k: int) -> list[tuple[int, float]]:
-        known = [t for t in query_terms if t in self.df]
-        if self.bm25 is None or not known:
-            return []
-        k = min(k, self.n_docs)
-        docs, scores = self.bm25.retrieve([known], k=k, show_progress=False, n_threads=1)
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
-
-
 Address = tuple[str, int]  # (source, line)
 
 
@@ -110,43 +61,53 @@ class Ranker(Protocol):
 
     name: str
 
-    def rank(self, query: str, depth: int, lines: KeywordIndex) -> list[tuple[Address, float]]: ...
+    def rank(self, query: str, depth: int) -> list[tuple[Address, float]]: ...
 
 
 class DenseRanker:
     """The index's embeddings in Chroma, queried through llama-index's vector store; the
-    score is the cosine similarity to the question."""
+    score is the cosine similarity to the question. Only lines of documents the keyword
+    file holds in the same version are ranked: a document whose writing was cut short (or
+    that the keyword side has not caught up with) is not served."""
 
     name = "dense"
 
-    def __init__(self, store: ChunkStore, embed_model: BaseEmbedding) -> None:
+    def __init__(self, store: ChunkStore, embed_model: BaseEmbedding, keywords: KeywordStore):
         self.store = store
         self.embed_model = embed_model
+        self.keywords = keywords
+        self.size = 1  # chunks in the collection, as last counted (the query's upper bound)
 
-    def rank(self, query: str, depth: int, lines: KeywordIndex) -> list[tuple[Address, float]]:
+    def rank(self, query: str, depth: int) -> list[tuple[Address, float]]:
         vector = self.embed_model.get_query_embedding(query)
         found = self.store.vector_store.query(
-            VectorStoreQuery(query_embedding=vector, similarity_top_k=min(depth, lines.n_docs))
+            VectorStoreQuery(query_embedding=vector, similarity_top_k=min(depth, self.size))
         )
+        held = self.keywords.documents()
         best: dict[Address, float] = {}
         for node, sim in zip(found.nodes or [], found.similarities or [], strict=False):
-            key = (str(node.metadata["source"]), int(node.metadata["line_start"]))
-            if key not in lines.lines:
-                continue  # a document whose writing was cut short is not served (iter_chunks)
+            source = str(node.metadata["source"])
+            if held.get(source) != node.metadata.get("doc_hash"):
+                continue
+            key = (source, int(node.metadata["line_start"]))
             # ChromaVectorStore reports exp(-distance); cosine distance = 1 - cosine.
             best.setdefault(key, 1.0 + float(np.log(max(sim, 1e-12))))  # a line's best piece
         return list(best.items())
 
 
 class KeywordRanker:
-    """BM25 (bm25s) over every chunk; the score is the chunk's BM25 score."""
+    """BM25 over every stored piece of a line (SQLite FTS5, `index.keywords`); a line's
+    score is its best piece's."""
 
     name = "keyword"
 
-    def rank(self, query: str, depth: int, lines: KeywordIndex) -> list[tuple[Address, float]]:
+    def __init__(self, keywords: KeywordStore) -> None:
+        self.keywords = keywords
+
+    def rank(self, query: str, depth: int) -> list[tuple[Address, float]]:
         best: dict[Address, float] = {}
-        for doc, score in lines.search(terms(query), depth):
-            best.setdefault(lines.addresses[doc], score)
+        for hit in self.keywords.search(terms(query), depth):
+            best.setdefault((hit.source, hit.line), hit.score)
         return list(best.items())
 
 
@@ -155,55 +116,66 @@ RANKERS = {"hybrid": ("dense", "keyword"), "dense": ("dense",), "keyword": ("key
 
 class HybridRetriever:
     """Ranks lines for a question by fusing rankers (dense and keyword unless told
-    otherwise: `Settings.retrieval`). The keyword index, which also holds every line's text
-    for the rankers and the reader, is rebuilt only when the collection's size changes (an
-    ingest happened), so its cost is paid once, not per query."""
+    otherwise: `Settings.retrieval`). Before ranking it makes sure the keyword file holds
+    the same documents as the vectors (`KeywordStore.sync`): once when it opens, and again
+    whenever the collection's count changes, which is checked at most every `FRESHNESS_S`
+    seconds (counting costs ~10 ms at 100k chunks)."""
 
-    def __init__(self, store: ChunkStore, embed_model: BaseEmbedding, kind: str = "hybrid") -> None:
+    def __init__(
+        self,
+        store: ChunkStore,
+        embed_model: BaseEmbedding,
+        kind: str = "hybrid",
+        *,
+        keywords: KeywordStore,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         if kind not in RANKERS:
             raise ValueError(f"unknown retrieval {kind!r}: use {', '.join(RANKERS)}")
         self.store = store
         self.embed_model = embed_model
-        every: dict[str, Ranker] = {
-            "dense": DenseRanker(store, embed_model),
-            "keyword": KeywordRanker(),
-        }
+        self.keywords = keywords
+        self._notify = notify or (lambda message: None)
+        self._dense = DenseRanker(store, embed_model, keywords)
+        every: dict[str, Ranker] = {"dense": self._dense, "keyword": KeywordRanker(keywords)}
         self.rankers = [every[name] for name in RANKERS[kind]]
-        self._keyword: KeywordIndex | None = None
-        self._keyword_count = -1
+        self._count = -1
         self._checked = 0.0
         self._lock = threading.Lock()
 
-    def keyword_index(self) -> KeywordIndex:
-        """The keyword index for the collection as it is now. Changes made through this
-        process invalidate it at once; changes by another process (a `qa index` run beside a
-        chat page) are noticed by the chunk count, checked at most every `FRESHNESS_S`
-        seconds because counting costs ~10 ms at 100k chunks, a third of a whole answer."""
+    def in_step(self) -> int:
+        """Bring the keyword file level with the vectors if the collection changed; returns
+        the collection's chunk count."""
         with self._lock:
             now = time.monotonic()
-            if self._keyword is not None and now - self._checked < FRESHNESS_S:
-                return self._keyword
+            if self._count >= 0 and now - self._checked < FRESHNESS_S:
+                return self._count
             count = self.store.count()
             self._checked = now
-            if self._keyword is None or count != self._keyword_count:
-                self._keyword = KeywordIndex.build(self.store)
-                self._keyword_count = count
-            return self._keyword
+            if count != self._count:
+                self.keywords.sync(self.store, self._notify, self._progress)
+                self._count = count
+                self._dense.size = max(count, 1)
+            return count
+
+    def _progress(self, done: int, total: int) -> None:
+        if total >= 20 and (done == total or done % max(total // 10, 1) == 0):
+            self._notify(f"keyword index: {done}/{total} documents")
 
     def invalidate(self) -> None:
+        """This process changed the collection: check it at the next question."""
         with self._lock:
-            self._keyword = None
+            self._count = -1
 
     def retrieve(self, query: str, top_k: int) -> list[LineHit]:
         """The best `top_k` lines, best first. A line split into several chunks is one hit."""
         depth = max(top_k * 4, 20)
-        keyword = self.keyword_index()
-        if keyword.n_docs == 0:
+        if self.in_step() == 0:
             return []
         hits: dict[Address, LineHit] = {}
         rankings: list[dict[Address, int]] = []
         for ranker in self.rankers:
-            ranked = ranker.rank(query, depth, keyword)
+            ranked = ranker.rank(query, depth)
             rankings.append({key: i for i, (key, _) in enumerate(ranked)})
             for key, score in ranked:
                 hit = hits.setdefault(key, LineHit(key[0], key[1], ""))
@@ -211,33 +183,28 @@ class HybridRetriever:
         for key, score in fuse(*rankings).items():
             hits[key].fused = score
         ranked_hits = sorted(hits.values(), key=lambda h: -h.fused)[:top_k]
-        self._fill_text(ranked_hits, keyword)
         for rank, hit in enumerate(ranked_hits):
             hit.rank = rank
+            pieces = self.keywords.pieces(hit.source, hit.line, hit.line).get(hit.line, [])
+            hit.text = join_pieces([(col, text) for col, text, _ in pieces])
+            hit.layout = pieces[0][2] if pieces else ""
         return ranked_hits
-
-    def _fill_text(self, hits: list[LineHit], keyword: KeywordIndex) -> None:
-        """Whole line texts: a long line's pieces are joined back together."""
-        for hit in hits:
-            hit.text = join_pieces(keyword.lines.get(hit.key, []))
-            hit.layout = keyword.layouts.get(hit.key, "")
-
-    def current_keyword_index(self) -> KeywordIndex:
-        """The keyword index the last query used: answering that query looks words and
-        neighbouring lines up in it without re-checking the collection each time."""
-        return self._keyword or self.keyword_index()
 
     def neighbours(self, source: str, line: int, reach: int = 3) -> tuple[str, str]:
         """The nearest stored lines before and after a line (blank lines are not stored), so
         a reader can resolve "he" or "the attack" from the text around it."""
-        before = after = ""
-        for step in range(1, reach + 1):
-            if not before and line - step >= 1:
-                before = self.line_text(source, line - step) or ""
-            if not after:
-                after = self.line_text(source, line + step) or ""
-        return before, after
+        near = self.keywords.pieces(source, max(line - reach, 1), line + reach)
+        before = [n for n in near if n < line]
+        after = [n for n in near if n > line]
+        return (
+            _joined(near[max(before)]) if before else "",
+            _joined(near[min(after)]) if after else "",
+        )
 
     def line_text(self, source: str, line: int) -> str | None:
-        parts = self.current_keyword_index().lines.get((source, line))
-        return join_pieces(parts) if parts else None
+        pieces = self.keywords.pieces(source, line, line).get(line)
+        return _joined(pieces) if pieces else None
+
+
+def _joined(pieces: list[tuple[int, str, str]]) -> str:
+    return join_pieces([(col, text) for col, text, _ in pieces])

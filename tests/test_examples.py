@@ -74,8 +74,8 @@ def test_an_answer_agrees_with_an_example_when_it_says_its_words_and_little_else
 
 
 def test_only_examples_the_reader_answers_with_their_words_are_shown(tmp_path: Path) -> None:
-    """A line saying the ferry "met Bo Chan" makes a candidate ("What is Bo Chan's role?", expecting "met") that no
-    answer confirms: it is asked, and not shown."""
+    """A line saying the ferry "met Bo Chan" makes a candidate ("What is Bo Chan's role?",
+    expecting "met") that no answer confirms: it is asked, and not shown."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "harbour.md").write_text("\n".join(HARBOUR) + "\n")

@@ -8,7 +8,8 @@ either point at the answer in one of them or say "not in any of these lines". So
   paragraph (how a SQuAD article is indexed) or lines of 1-3 sentences (how news paragraphs
   read), chosen per article;
 - the lines are ranked against the question by the product's own keyword terms
-  (`qa.text.terms`) and BM25 (bm25s, as `qa.retrieval.KeywordRanker`), and the group is the top
+  (`index.text.terms`) and BM25 (bm25s, in memory: a training run holds its articles
+  anyway), and the group is the top
   `GROUP_LINES` of them, with the line holding the answer put in when retrieval missed it;
 - in a share of groups (`P_NO_ANSWER`) every line holding the answer is left out, so the
   right output is "not in any of these lines"; in another share (`P_SWAPPED`) the question's
@@ -34,8 +35,8 @@ from pathlib import Path
 
 import bm25s
 
+from index.text import terms
 from qa.reader.answerer import occurrences
-from qa.text import terms
 
 GROUP_LINES = 4
 P_PARAGRAPH_ARTICLE = 0.4  # share of articles cut one line per paragraph

@@ -83,7 +83,7 @@ default.
   inference is the same (`qa/reader/decode.py`, `decide`).
 - data: SQuAD 1.1 train (Rajpurkar et al. 2016, CC BY-SA 4.0), every question as a group of
   {meta["group_lines"]} lines of its article ranked by the product's keyword retrieval (BM25 on
-  `qa.text.terms`), the answer's line put in when retrieval missed it; {meta["groups"]} groups,
+  `index.text.terms`), the answer's line put in when retrieval missed it; {meta["groups"]} groups,
   {meta["answerable_groups"]} answerable (the others leave the answer's lines out, or ask with
   a swapped name or number). Articles are cut one line per paragraph or 1-3 sentences a line.
 - trained so far: {meta["groups_trained"]} groups ({meta["steps"]} of {meta["total_steps"]}

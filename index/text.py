@@ -1,4 +1,5 @@
-"""Word-level text handling for keyword retrieval: the same terms for a question and a line."""
+"""Word-level text handling for keyword retrieval: the same terms for a question and a line
+(the index writes lines' terms with it; `qa` reads questions' terms with it)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,188 @@
+"""The keyword index lives with the store: written by the ingest that writes the vectors, kept
+in step with them document by document, repaired on open, shared through a Chroma server."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+
+import pytest
+
+from index import IndexConfig, KeywordStore, ingest, open_store
+from index.keywords import keywords_path, match_expression
+from qa import Assistant
+from support.servers import ChromaServer
+from tests.conftest import SEEDS
+from tests.test_faults import big_corpus, index_until_writing
+
+DRONES = "How many drones were shot down?"
+
+
+def held_lines(config: IndexConfig) -> set[tuple[str, int, int, str]]:
+    """Every stored piece the keyword file holds."""
+    with sqlite3.connect(keywords_path(config)) as conn:
+        rows = conn.execute("SELECT source, line, col, text FROM lines").fetchall()
+    return {(s, int(n), int(c), t) for s, n, c, t in rows}
+
+
+def stored_lines(config: IndexConfig) -> set[tuple[str, int, int, str]]:
+    """Every piece of every complete document the vectors hold."""
+    return {(c.source, c.line, c.col_start, c.text) for c in open_store(config).iter_chunks()}
+
+
+def row_ids(config: IndexConfig, source: str) -> set[int]:
+    with sqlite3.connect(keywords_path(config)) as conn:
+        rows = conn.execute("SELECT id FROM lines WHERE source = ?", (source,)).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def test_an_ingest_writes_the_keyword_index_beside_the_vectors(index_config, corpus, embed_model):
+    ingest(index_config, [corpus], embed_model=embed_model, progress=False)
+    assert keywords_path(index_config).parent == index_config.data_dir
+    assert held_lines(index_config) == stored_lines(index_config)
+    assert len(held_lines(index_config)) == 60
+
+
+def test_a_changed_file_replaces_exactly_its_own_rows(index_config, tmp_path, embed_model):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text("The ferry leaves at nine.\nIt costs four euros.\n")
+    (folder / "tram.txt").write_text("The tram runs every ten minutes.\n")
+    ingest(index_config, [folder], embed_model=embed_model, progress=False)
+    tram_rows = row_ids(index_config, "tram.txt")
+    (folder / "ferry.txt").write_text("The ferry leaves at ten.\nIt costs five euros.\n")
+    ingest(index_config, [folder], embed_model=embed_model, progress=False)
+    assert row_ids(index_config, "tram.txt") == tram_rows  # untouched
+    texts = {t for s, _, _, t in held_lines(index_config) if s == "ferry.txt"}
+    assert texts == {"The ferry leaves at ten.", "It costs five euros."}
+    assert held_lines(index_config) == stored_lines(index_config)
+
+
+def test_a_removed_file_leaves_the_keyword_index(index_config, tmp_path, embed_model):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text("The ferry leaves at nine.\n")
+    (folder / "tram.txt").write_text("The tram runs every ten minutes.\n")
+    ingest(index_config, [folder], embed_model=embed_model, progress=False)
+    (folder / "tram.txt").unlink()
+    ingest(index_config, [folder], embed_model=embed_model, progress=False)
+    assert {s for s, *_ in held_lines(index_config)} == {"ferry.txt"}
+    assistant = Assistant(
+        data_dir=index_config.data_dir, collection=index_config.collection, corpus=folder
+    )
+    assert assistant.retrieve("tram minutes", top_k=5)[0].source == "ferry.txt"
+    assert assistant.remove("ferry.txt")
+    assert held_lines(index_config) == set()
+
+
+def test_after_a_kill_mid_ingest_the_next_open_holds_the_same_lines_as_the_vectors(
+    tmp_path, embed_model
+) -> None:
+    corpus = big_corpus(tmp_path / "corpus")
+    data = tmp_path / "killed"
+    proc = index_until_writing(corpus, data, grown=300_000)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    config = IndexConfig(data_dir=data, collection="qa-sources")
+    said: list[str] = []
+    assistant = Assistant(data_dir=data, corpus=corpus, notify=said.append)
+    assistant.retrieve(DRONES, top_k=3)
+    assert held_lines(config) == stored_lines(config)
+    # and the next ingest completes both
+    ingest(config, [corpus], embed_model=embed_model, progress=False)
+    assert held_lines(config) == stored_lines(config)
+    assert {s for s, *_ in held_lines(config)} == {p.name for p in corpus.iterdir()}
+
+
+def test_an_index_without_a_keyword_file_is_upgraded_in_place_with_a_notice(
+    tmp_path, embed_model
+) -> None:
+    """What an index built before the keyword file existed looks like: vectors only."""
+    config = IndexConfig(data_dir=tmp_path / "data", collection="qa-sources")
+    ingest(config, [SEEDS], embed_model=embed_model, progress=False)
+    ids_before = set(open_store(config).all_ids())
+    KeywordStore.open(config).discard()
+    said: list[str] = []
+    assistant = Assistant(data_dir=config.data_dir, notify=said.append)
+    answer = assistant.ask(DRONES)
+    assert answer.answer == "88"
+    assert any("keyword index" in line and "2 document(s) to add" in line for line in said), said
+    assert not any("indexing" in line for line in said), said  # the vectors were not rebuilt
+    assert set(open_store(config).all_ids()) == ids_before
+    assert held_lines(config) == stored_lines(config)
+
+
+def test_a_damaged_keyword_file_is_rebuilt_from_the_store_with_a_notice(tmp_path, embed_model):
+    config = IndexConfig(data_dir=tmp_path / "data", collection="qa-sources")
+    ingest(config, [SEEDS], embed_model=embed_model, progress=False)
+    keywords_path(config).write_bytes(b"this is not a database" * 100)
+    said: list[str] = []
+    assistant = Assistant(data_dir=config.data_dir, notify=said.append)
+    assert assistant.ask(DRONES).answer == "88"
+    assert any("could not be read" in line for line in said), said
+    assert held_lines(config) == stored_lines(config)
+
+
+def test_a_keyword_file_out_of_step_with_the_vectors_is_repaired_before_answering(
+    tmp_path, embed_model
+) -> None:
+    config = IndexConfig(data_dir=tmp_path / "data", collection="qa-sources")
+    ingest(config, [SEEDS], embed_model=embed_model, progress=False)
+    keywords = KeywordStore.open(config)
+    keywords.remove("000_9517869daacb5b3c.txt")
+    keywords.put("ghost.txt", "0" * 16, [])
+    keywords.close()
+    said: list[str] = []
+    assistant = Assistant(data_dir=config.data_dir, notify=said.append)
+    hits = assistant.retrieve(DRONES, top_k=8)
+    assert "000_9517869daacb5b3c.txt" in {h.source for h in hits}
+    assert any("1 document(s) to add, 1 to remove" in line for line in said), said
+    assert held_lines(config) == stored_lines(config)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "*", "NEAR", "OR", "AND NOT", "(drones", "drones)", '"drones', "!!! ???", "the of and"],
+)
+def test_fts_syntax_punctuation_and_stop_words_are_searched_as_plain_words(
+    assistant, query: str
+) -> None:
+    hits = assistant.retrieve(query, top_k=5)
+    assert isinstance(hits, list)
+
+
+def test_a_query_is_quoted_term_by_term() -> None:
+    assert match_expression(["dron", 'a"b', "near", "dron"]) == '"dron" OR "a""b" OR "near"'
+
+
+def test_neighbours_and_quotes_are_read_from_the_store(assistant) -> None:
+    """No copy of every line in memory: the few lines a question needs are read on demand."""
+    retriever = assistant.retriever
+    assert not hasattr(retriever, "_keyword")
+    text = retriever.line_text("000_9517869daacb5b3c.txt", 21)
+    assert text is not None and "88" in text
+    before, after = retriever.neighbours("000_9517869daacb5b3c.txt", 21)
+    assert before and after and before != text != after
+
+
+def test_two_clients_of_one_chroma_server_answer_from_each_others_lines(
+    tmp_path, chroma_server: ChromaServer
+) -> None:
+    """A second client, with its own data dir and another folder, answers from what the first
+    indexed: its keyword file is filled from the server's documents on open."""
+    first_folder = tmp_path / "first"
+    first_folder.mkdir()
+    (first_folder / "ferry.txt").write_text("The night ferry to Varna leaves at 23:40.\n")
+    first = Assistant(data_dir=tmp_path / "a", chroma_url=chroma_server.url, corpus=first_folder)
+    first.index([first_folder])
+    said: list[str] = []
+    second = Assistant(
+        data_dir=tmp_path / "b",
+        chroma_url=chroma_server.url,
+        corpus=tmp_path / "nothing-here",
+        notify=said.append,
+    )
+    answer = second.ask("When does the night ferry to Varna leave?")
+    assert answer.answer == "23:40"
+    assert [c.source for c in answer.citations] == ["ferry.txt"]
+    assert not (tmp_path / "b" / "chroma").exists()  # the vectors stay on the server
