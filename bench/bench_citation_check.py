@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from evals.datasets import load_gold  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.llm import parse_reply, verify  # noqa: E402
-from qa.reader import ClaimChecker  # noqa: E402
+from qa.reader import ClaimChecker, occurrences  # noqa: E402
 from qa.retrieval import LineHit  # noqa: E402
 from support import injections  # noqa: E402
 
@@ -51,7 +51,7 @@ def main() -> None:
             check = ClaimChecker(
                 assistant.reader.model, assistant.retriever.neighbours, args.claim_threshold
             )
-        kept = given = 0
+        kept = given = stating = 0
         lost: list[str] = []
         for q in load_gold(REPO / "evals/gold.jsonl"):
             if not q.answerable or not q.answers:
@@ -65,6 +65,7 @@ def main() -> None:
             supported, _ = verify(claim, q.question, hits, check)
             kept += len(supported)
             given += len(hits)
+            stating += sum(bool(occurrences(h.text, q.answers[0])) for h in hits)
             if len(supported) < len(hits):
                 lost.append(f"{q.id}: {q.answers[0]!r} kept {len(supported)}/{len(hits)}")
         rejected = 0
@@ -84,6 +85,10 @@ def main() -> None:
     print(
         f"| {name} | {kept}/{given} ({kept / given:.1%}) | "
         f"{rejected}/{len(injections.LINES)} ({rejected / len(injections.LINES):.0%}) |"
+    )
+    print(
+        f"\ncited lines that state the answer's words at all: {stating}/{given} "
+        f"({stating / given:.1%}), the most a check that reads the line for the answer can keep"
     )
     for row in lost:
         print("  lost:", row)

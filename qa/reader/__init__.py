@@ -7,6 +7,7 @@ from qa.reader.answerer import (
     Reading,
     ReadLine,
     normalise,
+    occurrences,
     same_answer,
 )
 from qa.reader.model import Passage, ReaderModel, ReaderModelError
@@ -20,5 +21,6 @@ __all__ = [
     "ReaderModelError",
     "Reading",
     "normalise",
+    "occurrences",
     "same_answer",
 ]
