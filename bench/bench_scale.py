@@ -77,7 +77,7 @@ def ingest_child(corpus: Path, data: Path) -> dict:
     }
 
 
-def query_child(corpus: Path, data: Path) -> dict:
+def query_child(corpus: Path, data: Path, open_only: bool = False) -> dict:
     """A fresh process over a built index: how long opening takes (the keyword side needs no
     build), the warm latencies of each part, and the process's peak RSS."""
     from llama_index.core import VectorStoreIndex
@@ -89,6 +89,8 @@ def query_child(corpus: Path, data: Path) -> dict:
     assistant = Assistant(data_dir=data, collection=COLLECTION, corpus=corpus)
     assistant.retrieve("warm up", top_k=8)  # the first query opens (and checks) the keyword file
     open_s = time.perf_counter() - started
+    if open_only:
+        return {"open_s": open_s}
     qs = questions()
     embed = assistant.retriever.embed_model
     collection = assistant.store.collection
@@ -169,12 +171,13 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help="index the sizes, measure later")
     parser.add_argument("--ingest-child", type=Path, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--query-child", type=Path, nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--open-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ingest_child:
         print(json.dumps(ingest_child(*args.ingest_child)))
         return
     if args.query_child:
-        print(json.dumps(query_child(*args.query_child)))
+        print(json.dumps(query_child(*args.query_child, open_only=args.open_only)))
         return
     sizes = args.sizes + ([1_000_000] if args.huge else [])
     rows = []
@@ -194,6 +197,8 @@ def main() -> None:
             built.parent.mkdir(parents=True)
             built.write_text(json.dumps(in_child("--ingest-child", str(corpus), str(data))))
         row = {**json.loads(built.read_text())}
+        # untimed: an index built by an older version gets its keyword file brought up to date
+        in_child("--query-child", str(corpus), str(data), "--open-only")
         if args.build_only:
             print(f"| {size:,} | {row['ingest_s']:,.0f} ({row['ingest_lines_per_s']:,.0f}) |")
             continue

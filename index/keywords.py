@@ -1,40 +1,49 @@
-"""The keyword side of the index: every stored line's terms in SQLite FTS5, beside the vectors,
-so that a question needs neither a BM25 build nor a copy of the corpus in memory.
+"""The keyword side of the index: every stored line's terms and BM25 postings in a SQLite file
+beside the vectors, so that a question needs neither a BM25 build nor a copy of the corpus
+in memory.
 
-Why FTS5 (measured, docs/benchmarks.md): Chroma's own sparse (BM25) index is refused by its
-embedded and single-node server builds ("Sparse vector indexing is not enabled in local"),
-and its full-text filter (`$contains`) matches substrings without scores. SQLite's FTS5 is in
-Python's standard library, ranks by BM25 itself, opens in milliseconds at any size and reads
-only the postings of a query's terms.
+What was measured before choosing (docs/benchmarks.md): Chroma's own sparse (BM25) index is
+refused by its embedded and single-node server builds ("Sparse vector indexing is not
+enabled in local"), and its full-text filter (`$contains`) matches substrings without
+scores. SQLite FTS5 ranks by BM25 itself but scores every row that holds any query term: at
+200k synthetic lines, where each term is in a tenth of them, a question took 180-420 ms.
+bm25s is fast because it scores from precomputed matrices, but holds them in memory and
+cannot change one document without rebuilding all. So this file keeps, for each document,
+one postings row per term (its lines' ids, term counts and lengths as packed arrays), and a
+question reads only the rows of its own terms and scores them with numpy, with the same
+formula as bm25s (Lucene's BM25, k1 1.5, b 0.75), so rankings are those it gave. Written by
+hand for that reason; SQLite (in Python's standard library) does the storage.
 
 The file is derived from the vector store and kept in step with it by document: a `docs`
 table holds (source, content hash) for each document whose lines it holds, written in the
-same transaction as those lines, so a document is in it entirely or not at all. `sync`
-compares that with the store's manifest (the documents whose every chunk is stored) and
-adds or drops exactly the documents that differ, reading only those from the store. Ingest
-calls it after each document it completes and at its end, under the writer's lock; a reader
-calls it when it opens the index and whenever the store's count changes, so it never ranks
-lines the vectors do not hold (after a kill mid-ingest, the first open repairs the file).
+same transaction as those lines and postings, so a document is in it entirely or not at
+all. `sync` compares that with the store's manifest (the documents whose every chunk is
+stored) and adds or drops exactly the documents that differ, reading only those from the
+store. Ingest writes each document as soon as its vectors are complete and syncs at its end,
+under the writer's lock; a reader syncs when it opens the index and whenever the store's
+count changes, so it never ranks lines the vectors do not hold (after a kill mid-ingest, the
+first open repairs the file).
 
 Where it lives: beside the Chroma folder in the data dir. Behind a Chroma server there is no
 place for it in the server (see above), so each client keeps its file in its own data dir,
 named for the server and collection, and `sync` brings it level with the server's documents
 on open, reading only the documents it has not seen.
-
-Written by hand (FTS5 through `sqlite3`): llama-index's BM25 retriever and bm25s both hold
-their whole index in memory and rebuild it per process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from index.config import IndexConfig
 from index.errors import IndexError_
@@ -43,8 +52,10 @@ from index.text import terms
 if TYPE_CHECKING:
     from index.store import ChunkStore, DocEntry, StoredChunk
 
-_SCHEMA = 1
-_PAGE = 5000
+_SCHEMA = 2
+# BM25 as bm25s computes it by default (Lucene's variant).
+K1 = 1.5
+B = 0.75
 
 
 @dataclass(frozen=True)
@@ -63,14 +74,6 @@ def keywords_path(config: IndexConfig) -> Path:
     return config.data_dir / f"{config.collection}.keywords.sqlite3"
 
 
-def match_expression(query_terms: Iterable[str]) -> str:
-    """The terms as an FTS5 query of plain words: each quoted (a quote inside doubled), joined
-    by OR, so that `"`, `*`, `NEAR`, `OR` or parentheses in a question are searched as words
-    and never parsed as FTS syntax."""
-    quoted = ['"' + term.replace('"', '""') + '"' for term in dict.fromkeys(query_terms)]
-    return " OR ".join(quoted)
-
-
 class KeywordStore:
     """BM25 over every line of every complete document, and the lines' text, read from disk
     as a question needs them. One connection per thread (the chat page answers in several)."""
@@ -79,6 +82,7 @@ class KeywordStore:
         self.path = path
         self._local = threading.local()
         self._docs: dict[str, str] | None = None  # source -> doc_hash, as held in the file
+        self._stats: tuple[int, float] | None = None  # pieces, their mean length in terms
         self._docs_lock = threading.Lock()
 
     # -- opening ---------------------------------------------------------------------
@@ -124,21 +128,26 @@ class KeywordStore:
             raise sqlite3.DatabaseError(f"keyword schema {version}")
         conn.executescript(
             """
-            CREATE TABLE IF NOT EXISTS docs (source TEXT PRIMARY KEY, doc_hash TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS docs (
+                source TEXT PRIMARY KEY, doc_hash TEXT NOT NULL,
+                pieces INTEGER NOT NULL, length INTEGER NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS lines (
                 id INTEGER PRIMARY KEY, source TEXT NOT NULL, line INTEGER NOT NULL,
                 col INTEGER NOT NULL, text TEXT NOT NULL, layout TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS lines_at ON lines (source, line);
-            CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(
-                body, tokenize = 'unicode61 remove_diacritics 0'
+            CREATE TABLE IF NOT EXISTS postings (
+                term TEXT NOT NULL, source TEXT NOT NULL, entries BLOB NOT NULL
             );
+            CREATE INDEX IF NOT EXISTS postings_term ON postings (term);
+            CREATE INDEX IF NOT EXISTS postings_source ON postings (source);
             """
         )
         conn.execute(f"PRAGMA user_version={_SCHEMA}")
         # A damaged file can open and fail only when read: read it once now.
-        conn.execute("SELECT count(*) FROM docs").fetchone()
-        conn.execute("SELECT rowid FROM terms WHERE terms MATCH '\"x\"' LIMIT 1").fetchall()
+        conn.execute("SELECT count(*), sum(pieces) FROM docs").fetchone()
+        conn.execute("SELECT entries FROM postings WHERE term = 'x' LIMIT 1").fetchall()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -152,7 +161,12 @@ class KeywordStore:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{self.path}{suffix}").unlink()
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop what is cached of the file: it was written (here or by another process)."""
         self._docs = None
+        self._stats = None
 
     # -- keeping in step with the vectors --------------------------------------------
 
@@ -166,7 +180,7 @@ class KeywordStore:
 
     def out_of_step(self, manifest: dict[str, DocEntry]) -> tuple[list[str], list[DocEntry]]:
         """What differs from the store: sources to drop, documents to (re)write."""
-        self._docs = None  # another process may have written the file
+        self._forget()  # another process may have written the file
         held = self.documents()
         drop = [s for s, h in held.items() if s not in manifest or manifest[s].doc_hash != h]
         add = [e for s, e in manifest.items() if held.get(s) != e.doc_hash]
@@ -199,33 +213,43 @@ class KeywordStore:
         return len(drop) + len(add)
 
     def put(self, source: str, doc_hash: str, chunks: Iterable[StoredChunk]) -> None:
-        """Replace a document's lines with these, in one transaction."""
+        """Replace a document's lines and postings with these, in one transaction."""
         conn = self._connection()
         with self._transaction(conn):
             self._delete(conn, source)
+            postings: dict[str, list[tuple[int, int, int]]] = {}
+            pieces = length = 0
             for chunk in chunks:
                 cur = conn.execute(
                     "INSERT INTO lines (source, line, col, text, layout) VALUES (?, ?, ?, ?, ?)",
                     (source, chunk.line, chunk.col_start, chunk.text, chunk.layout),
                 )
-                conn.execute(
-                    "INSERT INTO terms (rowid, body) VALUES (?, ?)",
-                    (cur.lastrowid, " ".join(terms(chunk.text))),
-                )
-            conn.execute("INSERT INTO docs (source, doc_hash) VALUES (?, ?)", (source, doc_hash))
-        self._docs = None
+                assert cur.lastrowid is not None
+                found = terms(chunk.text)
+                size = max(len(found), 1)  # as bm25s counts an empty piece
+                for term, count in Counter(found).items():
+                    postings.setdefault(term, []).append((cur.lastrowid, count, size))
+                pieces += 1
+                length += size
+            conn.executemany(
+                "INSERT INTO postings (term, source, entries) VALUES (?, ?, ?)",
+                (_packed(term, source, rows) for term, rows in postings.items()),
+            )
+            conn.execute(
+                "INSERT INTO docs (source, doc_hash, pieces, length) VALUES (?, ?, ?, ?)",
+                (source, doc_hash, pieces, length),
+            )
+        self._forget()
 
     def remove(self, source: str) -> None:
         conn = self._connection()
         with self._transaction(conn):
             self._delete(conn, source)
-        self._docs = None
+        self._forget()
 
     @staticmethod
     def _delete(conn: sqlite3.Connection, source: str) -> None:
-        conn.execute(
-            "DELETE FROM terms WHERE rowid IN (SELECT id FROM lines WHERE source = ?)", (source,)
-        )
+        conn.execute("DELETE FROM postings WHERE source = ?", (source,))
         conn.execute("DELETE FROM lines WHERE source = ?", (source,))
         conn.execute("DELETE FROM docs WHERE source = ?", (source,))
 
@@ -242,22 +266,65 @@ class KeywordStore:
 
     # -- reading ---------------------------------------------------------------------
 
-    def count(self) -> int:
-        """Stored pieces of lines (a long line is several)."""
-        return int(self._connection().execute("SELECT count(*) FROM lines").fetchone()[0])
+    def _collection_stats(self) -> tuple[int, float]:
+        """How many pieces are held and their mean length (BM25's N and avgdl)."""
+        if self._stats is None:
+            row = self._connection().execute("SELECT sum(pieces), sum(length) FROM docs")
+            pieces, length = row.fetchone()
+            self._stats = (int(pieces or 0), (length or 0) / max(pieces or 0, 1))
+        return self._stats
 
     def search(self, query_terms: list[str], k: int) -> list[KeywordHit]:
-        """The best `k` pieces by BM25 (FTS5's, k1 1.2, b 0.75), best first; a line split in
-        pieces may appear more than once."""
-        if not query_terms or k <= 0:
+        """The best `k` pieces by BM25, best first; a line split in pieces may appear more
+        than once. Reads the postings of the query's terms only."""
+        wanted = list(dict.fromkeys(query_terms))
+        n_pieces, mean_length = self._collection_stats()
+        if not wanted or k <= 0 or n_pieces == 0:
             return []
-        rows = self._connection().execute(
-            "SELECT lines.source, lines.line, -bm25(terms) FROM terms "
-            "JOIN lines ON lines.id = terms.rowid WHERE terms MATCH ? "
-            "ORDER BY bm25(terms) LIMIT ?",
-            (match_expression(query_terms), k),
+        conn = self._connection()
+        rows = conn.execute(
+            f"SELECT term, entries FROM postings WHERE term IN ({','.join('?' * len(wanted))})",
+            wanted,
+        ).fetchall()
+        if not rows:
+            return []
+        by_term: dict[str, list[bytes]] = {}
+        for term, entries in rows:
+            by_term.setdefault(term, []).append(entries)
+        all_ids, all_scores = [], []
+        for blobs in by_term.values():
+            entries = np.frombuffer(b"".join(blobs), dtype=_ENTRY)
+            df = len(entries)
+            idf = math.log(1 + (n_pieces - df + 0.5) / (df + 0.5))
+            tf, dl = entries["tf"], entries["dl"]
+            all_ids.append(entries["id"])
+            all_scores.append(idf * tf / (K1 * ((1 - B) + B * dl / mean_length) + tf))
+        ids = np.concatenate(all_ids)
+        weights = np.concatenate(all_scores)
+        unique: np.ndarray | None = None
+        if int(ids.max()) < 4 * n_pieces + 4096:  # line ids are dense: sum by id directly
+            scores = np.bincount(ids, weights=weights)
+        else:
+            unique, where = np.unique(ids, return_inverse=True)
+            scores = np.bincount(where, weights=weights)
+        top = min(k, int(np.count_nonzero(scores)))
+        if top == 0:
+            return []
+        best = np.argpartition(-scores, top - 1)[:top]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        chosen = [int(i) for i in (best if unique is None else unique[best])]
+        found = dict(
+            (int(i), (str(source), int(line)))
+            for i, source, line in conn.execute(
+                f"SELECT id, source, line FROM lines WHERE id IN ({','.join('?' * len(chosen))})",
+                chosen,
+            )
         )
-        return [KeywordHit(source, line, float(score)) for source, line, score in rows]
+        return [
+            KeywordHit(*found[i], float(scores[b]))
+            for i, b in zip(chosen, best, strict=True)
+            if i in found and scores[b] > 0
+        ]
 
     def pieces(self, source: str, first: int, last: int) -> dict[int, list[tuple[int, str, str]]]:
         """The stored pieces of a document's lines `first`..`last`: line -> (column, text,
@@ -271,3 +338,12 @@ class KeywordStore:
         for line, col, text, layout in rows:
             out.setdefault(int(line), []).append((int(col), str(text), str(layout)))
         return out
+
+
+# One posting: a line piece's id, how often the term is in it, and its length in terms.
+_ENTRY = np.dtype([("id", "<i8"), ("tf", "<f4"), ("dl", "<f4")])
+
+
+def _packed(term: str, source: str, rows: list[tuple[int, int, int]]) -> tuple[str, str, bytes]:
+    """One document's postings for a term, packed as `_ENTRY` records."""
+    return (term, source, np.array(rows, dtype=_ENTRY).tobytes())

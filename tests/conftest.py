@@ -111,7 +111,14 @@ def llm_assistant(seed_data_dir: Path, llm_server: ScriptedLLMServer):  # type: 
 # whole evaluation or a fault injected into a long run. `make test-fast` runs the rest.
 SERVER_FIXTURES = {"chat", "client", "notes", "shelf", "pdf_report", "chroma_server", "llm"}
 SLOW_MODULES = {"test_eval_script", "test_faults", "test_training"}
-RUNS_A_PROCESS = ("run_qa(", "start_qa(", "ChatServer(", "subprocess.", "run_module(")
+RUNS_A_PROCESS = (
+    "run_qa(",
+    "start_qa(",
+    "ChatServer(",
+    "subprocess.",
+    "run_module(",
+    "index_until_writing(",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

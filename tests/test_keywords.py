@@ -9,7 +9,8 @@ import sqlite3
 import pytest
 
 from index import IndexConfig, KeywordStore, ingest, open_store
-from index.keywords import keywords_path, match_expression
+from index.keywords import keywords_path
+from index.store import StoredChunk
 from qa import Assistant
 from support.servers import ChromaServer
 from tests.conftest import SEEDS
@@ -151,8 +152,23 @@ def test_fts_syntax_punctuation_and_stop_words_are_searched_as_plain_words(
     assert isinstance(hits, list)
 
 
-def test_a_query_is_quoted_term_by_term() -> None:
-    assert match_expression(["dron", 'a"b', "near", "dron"]) == '"dron" OR "a""b" OR "near"'
+def _piece(line: int, text: str) -> StoredChunk:
+    return StoredChunk(id=f"x-{line}", text=text, source="a.txt", line=line, col_start=0, col_end=0)
+
+
+def test_bm25_weighs_rare_terms_over_common_ones_and_short_lines_over_long(tmp_path) -> None:
+    keywords = KeywordStore.open(IndexConfig(data_dir=tmp_path))
+    lines = [
+        "The ferry leaves the harbour at nine.",
+        "The ferry is late.",
+        "A ferry, a tram and a bus leave the harbour square every morning at dawn.",
+        "The lighthouse keeper counted seals.",
+    ]
+    keywords.put("a.txt", "h1", [_piece(n, text) for n, text in enumerate(lines, 1)])
+    ranked = [hit.line for hit in keywords.search(["ferri", "harbour"], 10)]
+    assert ranked == [1, 3, 2]  # both terms, short line first; "ferry" alone last
+    assert [hit.line for hit in keywords.search(["lighthous"], 10)] == [4]
+    assert keywords.search(["unknown"], 10) == []
 
 
 def test_neighbours_and_quotes_are_read_from_the_store(assistant) -> None:
