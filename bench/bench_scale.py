@@ -177,7 +177,8 @@ def main() -> None:
         print(json.dumps(ingest_child(*args.ingest_child)))
         return
     if args.query_child:
-        print(json.dumps(query_child(*args.query_child, open_only=args.open_only)))
+        corpus, data = args.query_child
+        print(json.dumps(query_child(corpus, data, open_only=args.open_only)))
         return
     sizes = args.sizes + ([1_000_000] if args.huge else [])
     rows = []
