@@ -70,6 +70,15 @@ def seed_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+@pytest.fixture()
+def seed_copy(tmp_path: Path, seed_data_dir: Path) -> Path:
+    """A private copy of the seed index (vectors and keyword file) that a test may change:
+    copying the folder costs milliseconds where indexing the seeds again costs seconds."""
+    data = tmp_path / "seed-copy"
+    shutil.copytree(seed_data_dir, data, ignore=shutil.ignore_patterns("*.lock"))
+    return data
+
+
 @pytest.fixture(scope="session")
 def assistant(seed_data_dir: Path):  # type: ignore[no-untyped-def]
     """The assistant, answering with the reader, over seeds/ (no LLM configured)."""

@@ -167,9 +167,8 @@ def test_cli_an_empty_data_dir_setting_is_refused_and_writes_nothing(tmp_path: P
 
 
 @pytest.fixture()
-def page(tmp_path: Path, seed_data_dir: Path) -> ChatPage:
-    data = tmp_path / "data"
-    return ChatPage(Assistant(corpus=SEEDS, data_dir=data), upload_dir=data / "uploads")
+def page(seed_copy: Path) -> ChatPage:
+    return ChatPage(Assistant(corpus=SEEDS, data_dir=seed_copy), upload_dir=seed_copy / "uploads")
 
 
 class Upload:

@@ -13,7 +13,6 @@ from index.keywords import keywords_path
 from index.store import StoredChunk
 from qa import Assistant
 from support.servers import ChromaServer
-from tests.conftest import SEEDS
 from tests.test_faults import big_corpus, index_until_writing
 
 DRONES = "How many drones were shot down?"
@@ -95,12 +94,9 @@ def test_after_a_kill_mid_ingest_the_next_open_holds_the_same_lines_as_the_vecto
     assert {s for s, *_ in held_lines(config)} == {p.name for p in corpus.iterdir()}
 
 
-def test_an_index_without_a_keyword_file_is_upgraded_in_place_with_a_notice(
-    tmp_path, embed_model
-) -> None:
+def test_an_index_without_a_keyword_file_is_upgraded_in_place_with_a_notice(seed_copy) -> None:
     """What an index built before the keyword file existed looks like: vectors only."""
-    config = IndexConfig(data_dir=tmp_path / "data", collection="qa-sources")
-    ingest(config, [SEEDS], embed_model=embed_model, progress=False)
+    config = IndexConfig(data_dir=seed_copy, collection="qa-sources")
     ids_before = set(open_store(config).all_ids())
     KeywordStore.open(config).discard()
     said: list[str] = []
@@ -113,9 +109,8 @@ def test_an_index_without_a_keyword_file_is_upgraded_in_place_with_a_notice(
     assert held_lines(config) == stored_lines(config)
 
 
-def test_a_damaged_keyword_file_is_rebuilt_from_the_store_with_a_notice(tmp_path, embed_model):
-    config = IndexConfig(data_dir=tmp_path / "data", collection="qa-sources")
-    ingest(config, [SEEDS], embed_model=embed_model, progress=False)
+def test_a_damaged_keyword_file_is_rebuilt_from_the_store_with_a_notice(seed_copy) -> None:
+    config = IndexConfig(data_dir=seed_copy, collection="qa-sources")
     keywords_path(config).write_bytes(b"this is not a database" * 100)
     said: list[str] = []
     assistant = Assistant(data_dir=config.data_dir, notify=said.append)
@@ -125,10 +120,9 @@ def test_a_damaged_keyword_file_is_rebuilt_from_the_store_with_a_notice(tmp_path
 
 
 def test_a_keyword_file_out_of_step_with_the_vectors_is_repaired_before_answering(
-    tmp_path, embed_model
+    seed_copy,
 ) -> None:
-    config = IndexConfig(data_dir=tmp_path / "data", collection="qa-sources")
-    ingest(config, [SEEDS], embed_model=embed_model, progress=False)
+    config = IndexConfig(data_dir=seed_copy, collection="qa-sources")
     keywords = KeywordStore.open(config)
     keywords.remove("000_9517869daacb5b3c.txt")
     keywords.put("ghost.txt", "0" * 16, [])
