@@ -42,7 +42,7 @@ test: lint browser
 # While working: lint, then everything but the browser, end-to-end and slow tests
 # (tests/conftest.py marks them by what they do).
 test-fast: lint
-	$(VENV)/bin/pytest -m "not browser and not e2e and not slow" -q
+	$(VENV)/bin/pytest -m "not browser and not e2e and not slow" -q -n 2
 
 bench: $(STAMP) browser
 	$(PY) bench/bench_index.py
