@@ -9,33 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.measure import cold_pair, timed  # noqa: E402
 from evals.metrics import percentile as pct  # noqa: E402  (one definition for every report)
 
 
 def questions() -> list[str]:
     rows = [json.loads(line) for line in (REPO / "evals/gold.jsonl").read_text().splitlines()]
     return [r["question"] for r in rows if r.get("question") and not r.get("history")]
-
-
-def timed(fn, items, rounds):  # type: ignore[no-untyped-def]
-    out = []
-    for _ in range(rounds):
-        for item in items:
-            started = time.perf_counter()
-            fn(item)
-            out.append((time.perf_counter() - started) * 1000)
-    return out
 
 
 # Each benchmark's main() parses its own flags (load_chat.py's looks the same; deliberate).
@@ -62,36 +50,8 @@ def main() -> None:
     ask_ms = timed(assistant.ask, qs, args.rounds)
     modes = [("reader `ask`, 8 lines (warm, in-process)", ask_ms)]
 
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "QA_DATA_DIR": str(data),
-        "QA_COLLECTION": "bench-ask",
-    }
     question = "How many drones were shot down?"
-    cold_ask, cold_bare = [], []
-    for _ in range(args.cold_runs):
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "ui.cli", "ask", question, "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        cold_ask.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "bench/bare_cold_query.py"),
-                str(data / "chroma"),
-                question,
-                "bench-ask",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        cold_bare.append((time.perf_counter() - started) * 1000)
+    cold_ask, cold_bare = cold_pair(data, "bench-ask", question, args.cold_runs)
 
     print(f"seeds/, {len(qs)} questions x {args.rounds} rounds; cold: {args.cold_runs} runs\n")
     print("| measure | p50 (ms) | p95 (ms) | p50 vs bare Chroma query |")

@@ -20,13 +20,13 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.bench_scale import questions  # noqa: E402
+from bench.measure import timed  # noqa: E402
 from bench.synthetic import sentence  # noqa: E402
 from evals.metrics import percentile as pct  # noqa: E402
 from index.keywords import KeywordStore  # noqa: E402
@@ -34,15 +34,6 @@ from index.store import StoredChunk  # noqa: E402
 from index.text import terms  # noqa: E402
 
 PER_FILE = 1000
-
-
-def timed(fn: Callable[[str], object], qs: list[str]) -> list[float]:
-    out = []
-    for q in qs:
-        started = time.perf_counter()
-        fn(q)
-        out.append((time.perf_counter() - started) * 1000)
-    return out
 
 
 def main() -> None:

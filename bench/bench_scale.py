@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import shutil
@@ -27,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench import synthetic  # noqa: E402
+from bench.measure import cold_pair, timed  # noqa: E402
 from bench.synthetic import make_corpus  # noqa: E402
 from evals.metrics import percentile as pct  # noqa: E402  (one definition for every report)
 
@@ -42,15 +42,6 @@ def questions(seed: int = 11) -> list[str]:
         obj = rng.choice(synthetic._OBJECTS)
         place = rng.choice(synthetic._PLACES)
         out.append(f"How many {obj} did {subject} report {place}?")
-    return out
-
-
-def timed(fn, items) -> list[float]:  # type: ignore[no-untyped-def]
-    out = []
-    for item in items:
-        started = time.perf_counter()
-        fn(item)
-        out.append((time.perf_counter() - started) * 1000)
     return out
 
 
@@ -123,34 +114,7 @@ def query_child(corpus: Path, data: Path, open_only: bool = False) -> dict:
 
 
 def cold_runs(data: Path, runs: int) -> dict:
-    """`qa ask` as a new process, each run next to a bare cold Chroma query process (the same
-    embedding, one `collection.query`, nothing else), alternated so both see the same load."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "QA_DATA_DIR": str(data)}
-    env["QA_COLLECTION"] = COLLECTION
-    question = questions()[0]
-    ask_ms, bare_ms = [], []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "ui.cli", "ask", question, "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        ask_ms.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "bench/bare_cold_query.py"),
-                str(data / "chroma"),
-                question,
-                COLLECTION,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        bare_ms.append((time.perf_counter() - started) * 1000)
+    ask_ms, bare_ms = cold_pair(data, COLLECTION, questions()[0], runs)
     return {"cold_ask_ms": statistics.median(ask_ms), "cold_bare_ms": statistics.median(bare_ms)}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -43,12 +44,22 @@ def test_an_ingest_writes_the_keyword_index_beside_the_vectors(index_config, cor
     assert len(held_lines(index_config)) == 60
 
 
-def test_a_changed_file_replaces_exactly_its_own_rows(index_config, tmp_path, embed_model):
+def indexed_folder(tmp_path: Path, index_config, embed_model, files: dict[str, str]) -> Path:
+    """A folder of these files, indexed."""
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "ferry.txt").write_text("The ferry leaves at nine.\nIt costs four euros.\n")
-    (folder / "tram.txt").write_text("The tram runs every ten minutes.\n")
+    for name, text in files.items():
+        (folder / name).write_text(text)
     ingest(index_config, [folder], embed_model=embed_model, progress=False)
+    return folder
+
+
+TRAM = "The tram runs every ten minutes.\n"
+
+
+def test_a_changed_file_replaces_exactly_its_own_rows(index_config, tmp_path, embed_model):
+    files = {"ferry.txt": "The ferry leaves at nine.\nIt costs four euros.\n", "tram.txt": TRAM}
+    folder = indexed_folder(tmp_path, index_config, embed_model, files)
     tram_rows = row_ids(index_config, "tram.txt")
     (folder / "ferry.txt").write_text("The ferry leaves at ten.\nIt costs five euros.\n")
     ingest(index_config, [folder], embed_model=embed_model, progress=False)
@@ -59,11 +70,8 @@ def test_a_changed_file_replaces_exactly_its_own_rows(index_config, tmp_path, em
 
 
 def test_a_removed_file_leaves_the_keyword_index(index_config, tmp_path, embed_model):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "ferry.txt").write_text("The ferry leaves at nine.\n")
-    (folder / "tram.txt").write_text("The tram runs every ten minutes.\n")
-    ingest(index_config, [folder], embed_model=embed_model, progress=False)
+    files = {"ferry.txt": "The ferry leaves at nine.\n", "tram.txt": TRAM}
+    folder = indexed_folder(tmp_path, index_config, embed_model, files)
     (folder / "tram.txt").unlink()
     ingest(index_config, [folder], embed_model=embed_model, progress=False)
     assert {s for s, *_ in held_lines(index_config)} == {"ferry.txt"}
