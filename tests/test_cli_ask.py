@@ -141,3 +141,15 @@ def test_ask_continue_answers_a_follow_up_as_the_api_does_with_history(
     run_qa("ask", follow, cwd=tmp_path, env=env)  # no -c: a new conversation
     kept = json.loads((data / "last-conversation.json").read_text())["turns"]
     assert [t["question"] for t in kept] == [follow]
+
+
+def test_an_index_from_before_the_keyword_file_is_upgraded_with_a_note(tmp_path, seed_copy) -> None:
+    for old in seed_copy.glob("*.keywords.sqlite3*"):
+        old.unlink()
+    result = run_qa("ask", DRONES, cwd=tmp_path, env={"QA_DATA_DIR": str(seed_copy)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("88")
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: bringing the keyword index up to date: 2 document(s) to add, 0 to remove"
+    ]

@@ -145,7 +145,8 @@ def ask_command(
     data_dir = settings.index.data_dir
     history = load_conversation(data_dir) if follow_up else []
     try:  # the question and the mode are checked by Assistant, for every caller alike
-        assistant = Assistant(settings)
+        # (a first start's build, or a keyword index brought up to date, is said on stderr)
+        assistant = Assistant(settings, notify=lambda line: _say(err, f"note: {line}"))
         answer = assistant.ask(question, history, mode=mode, top_k=top_k)
     except QAError as exc:
         raise Fail(str(exc)) from exc
