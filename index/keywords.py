@@ -104,9 +104,15 @@ class KeywordStore:
             store._create()
         except sqlite3.DatabaseError:
             store.close()
-            store.discard()
-            store = cls(path)
-            store._create()
+            try:  # damaged, or of another schema: it holds nothing the store does not
+                store.discard()
+                store = cls(path)
+                store._create()
+            except (OSError, sqlite3.Error) as err:
+                raise IndexError_(
+                    f"the keyword index {path} cannot be written ({err}); "
+                    "choose another data dir with --data-dir or QA_DATA_DIR"
+                ) from err
             store.damaged = True
         return store
 
@@ -253,16 +259,19 @@ class KeywordStore:
         conn.execute("DELETE FROM lines WHERE source = ?", (source,))
         conn.execute("DELETE FROM docs WHERE source = ?", (source,))
 
-    @staticmethod
     @contextlib.contextmanager
-    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-        conn.execute("BEGIN IMMEDIATE")
+    def _transaction(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """One transaction; a failed write (a full disk, a read-only folder) is one line."""
         try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise IndexError_(f"the keyword index {self.path} cannot be written ({err})") from err
 
     # -- reading ---------------------------------------------------------------------
 
