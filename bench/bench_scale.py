@@ -188,6 +188,8 @@ def main() -> None:
         def pair(key: str, r: dict = row) -> str:
             return f"{r[key + '_p50_ms']:.1f} / {r[key + '_p95_ms']:.1f}"
 
+        # A row printed as it is measured, and all rows kept for --json: bench_index.py ends
+        # the same way (deliberate: each benchmark is a script of its own).
         print(
             f"| {size:,} | {row['ingest_s']:,.0f} ({row['ingest_lines_per_s']:,.0f}) | "
             f"{row['open_s']:.2f} | {row['vectors_rss_mb']:,.0f} / {row['peak_rss_mb']:,.0f} | "
