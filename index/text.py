@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 
@@ -77,7 +76,3 @@ def terms(text: str) -> list[str]:
             continue
         out.append(stem(word))
     return out
-
-
-def idf(df: int, n_docs: int) -> float:
-    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
