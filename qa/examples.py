@@ -37,8 +37,8 @@ class Example:
 
     def answered_by(self, answer: str) -> bool:
         """Does `answer` say what the text says, and little else? (Its content words overlap
-        the expected ones with an F1 of at least one half, as answers are scored: "Marco
-        Rubio and Zelenskyy's aide" does not answer "What is Andriy Yermak's role?" with "aide".)"""
+        the expected ones with an F1 of at least one half, as answers are scored: "Ann Lee and
+        the mayor's aide" does not answer "What is Bo Chan's role?" with "aide".)"""
         said, expected = set(terms(answer)), set(terms(self.expected))
         common = len(said & expected)
         return common > 0 and 2 * common / (len(said) + len(expected)) >= _AGREEMENT

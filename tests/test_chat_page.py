@@ -377,7 +377,8 @@ def test_the_empty_page_shows_the_documents_and_questions_drawn_from_them(notes,
         for name in (HARBOUR, EVIL, "trains.txt"):
             assert name in empty, empty
         asked = examples.all_inner_texts()
-        assert 2 <= len(asked) <= 3, asked
+        # only those the reader answers with the words they were made from (tests/test_examples.py)
+        assert 1 <= len(asked) <= 3, asked
         for question in asked:
             words = _words(question)
             pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
