@@ -102,7 +102,10 @@ class KeywordStore:
         store = cls(path)
         try:
             store._create()
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError as err:  # locked, busy, unreadable: not damage
+            store.close()
+            raise IndexError_(f"the keyword index {path} cannot be opened ({err})") from err
+        except sqlite3.DatabaseError:  # not a database, malformed, another schema
             store.close()
             try:  # damaged, or of another schema: it holds nothing the store does not
                 store.discard()
@@ -132,6 +135,9 @@ class KeywordStore:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, _SCHEMA):
             raise sqlite3.DatabaseError(f"keyword schema {version}")
+        if version == _SCHEMA:  # a reader opening a current file writes nothing
+            self._check_readable(conn)
+            return
         conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS docs (
@@ -151,7 +157,11 @@ class KeywordStore:
             """
         )
         conn.execute(f"PRAGMA user_version={_SCHEMA}")
-        # A damaged file can open and fail only when read: read it once now.
+        self._check_readable(conn)
+
+    @staticmethod
+    def _check_readable(conn: sqlite3.Connection) -> None:
+        """A damaged file can open and fail only when read: read it once now."""
         conn.execute("SELECT count(*), sum(pieces) FROM docs").fetchone()
         conn.execute("SELECT entries FROM postings WHERE term = 'x' LIMIT 1").fetchall()
 

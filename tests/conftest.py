@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,8 +76,16 @@ def seed_copy(tmp_path: Path, seed_data_dir: Path) -> Path:
     """A private copy of the seed index (vectors and keyword file) that a test may change:
     copying the folder costs milliseconds where indexing the seeds again costs seconds."""
     data = tmp_path / "seed-copy"
-    shutil.copytree(seed_data_dir, data, ignore=shutil.ignore_patterns("*.lock"))
+    copy_index(seed_data_dir, data)
     return data
+
+
+def copy_index(source: Path, target: Path) -> None:
+    """Copy an index folder in another process. Copying it in this one would open and close
+    the SQLite files that this process's connections hold, and closing a file drops all of a
+    process's POSIX locks on it: another process may then take those connections for gone,
+    checkpoint and delete the write-ahead log under them ("disk I/O error")."""
+    subprocess.run(["cp", "-r", str(source), str(target)], check=True)
 
 
 @pytest.fixture(scope="session")

@@ -118,15 +118,10 @@ def test_the_log_level_is_a_setting(tmp_path, seed_data_dir) -> None:
     assert bad.returncode == 1 and "invalid log_level" in bad.stderr
 
 
-def test_ask_continue_answers_a_follow_up_as_the_api_does_with_history(
-    tmp_path, seed_data_dir
-) -> None:
-    import shutil
-
+def test_ask_continue_answers_a_follow_up_as_the_api_does_with_history(tmp_path, seed_copy) -> None:
     from qa import Assistant, Turn
 
-    data = tmp_path / "data"
-    shutil.copytree(seed_data_dir, data)
+    data = seed_copy
     env = {"QA_DATA_DIR": str(data)}
     first = "Which village did Moscow claim to have captured?"
     follow = "In which region is it?"
