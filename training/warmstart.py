@@ -68,6 +68,8 @@ def state_from_onnx(path: Path) -> dict[str, torch.Tensor]:
     for name, value in arrays.items():
         if name.endswith("__fp16"):
             state[name.removesuffix("__fp16")] = torch.from_numpy(value.astype(np.float32))
+        elif name.endswith(("_scale", "_zero_point")):
+            continue  # quantisation parameters, applied below
         elif not name.startswith("onnx::") and value.dtype == np.float32:
             state[name] = torch.from_numpy(value.copy())
     consumers = _consumers(graph)
@@ -86,6 +88,16 @@ def state_from_onnx(path: Path) -> dict[str, torch.Tensor]:
         scale = arrays[f"{stem}_scale"].astype(np.float32).reshape(1, -1)
         weight = (q - zero) * scale
         state[bias.removesuffix(".bias") + ".weight"] = torch.from_numpy(weight.T.copy())
+    # Named int8 tensors: onnxruntime's default int8 also quantizes the embedding lookups, with
+    # one scale per tensor, under the tensor's own name.
+    for name, value in arrays.items():
+        stem = name.removesuffix("_quantized")
+        if stem == name or name.startswith("onnx::") or stem in state:
+            continue
+        if f"{stem}_scale" in arrays and f"{stem}_zero_point" in arrays:
+            zero = arrays[f"{stem}_zero_point"].astype(np.float32)
+            scale = arrays[f"{stem}_scale"].astype(np.float32)
+            state[stem] = torch.from_numpy(((value.astype(np.float32) - zero) * scale).copy())
     if "head.weight" not in state:
         raise ValueError(f"{path}: no reader head in the file")
     return state
