@@ -104,10 +104,10 @@ def ingest(
             with contextlib.suppress(Exception):
                 keywords.sync(store)
             raise
+        else:
+            keywords.sync(store)
         finally:
             keywords.close()
-        keywords.sync(store)
-        keywords.close()
         report.chunks_total = store.count()
     report.seconds = time.perf_counter() - started
     return report
@@ -197,11 +197,8 @@ def _ingest(
                     if first is None:
                         report.skipped.append(Skipped(raw.source, "no text (only blank lines)"))
                         continue
-                    keywords.put(
-                        raw.source,
-                        raw.doc_hash,
-                        store.document_chunks(DocEntry(raw.source, "", raw.doc_hash, 0, 0)),
-                    )
+                    chunks = store.document_chunks(raw.source, raw.doc_hash)
+                    keywords.put(raw.source, raw.doc_hash, chunks)
                     (report.changed if known is not None else report.new).append(raw.source)
                     log.info("%s: %d chunks embedded", raw.source, first.embedded)
                     report.lines += int(first.metadata["doc_lines"])

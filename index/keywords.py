@@ -38,7 +38,7 @@ import math
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +83,7 @@ class KeywordStore:
         self._local = threading.local()
         self._docs: dict[str, str] | None = None  # source -> doc_hash, as held in the file
         self._stats: tuple[int, float] | None = None  # pieces, their mean length in terms
+        self.damaged = False  # a damaged file was set aside on open
         self._docs_lock = threading.Lock()
 
     # -- opening ---------------------------------------------------------------------
@@ -118,8 +119,6 @@ class KeywordStore:
                 ) from err
             store.damaged = True
         return store
-
-    damaged = False  # set when a damaged file was set aside on open
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -186,13 +185,15 @@ class KeywordStore:
 
     # -- keeping in step with the vectors --------------------------------------------
 
-    def documents(self) -> dict[str, str]:
-        """The documents held: source -> content hash."""
+    def documents(self) -> Mapping[str, str]:
+        """The documents held: source -> content hash. Read once and kept until the file is
+        written; the mapping returned is never changed (a write replaces it), so a question
+        reads it without a copy."""
         with self._docs_lock:
             if self._docs is None:
                 rows = self._connection().execute("SELECT source, doc_hash FROM docs")
                 self._docs = dict(rows.fetchall())
-            return dict(self._docs)
+            return self._docs
 
     def out_of_step(self, manifest: dict[str, DocEntry]) -> tuple[list[str], list[DocEntry]]:
         """What differs from the store: sources to drop, documents to (re)write."""
@@ -223,7 +224,8 @@ class KeywordStore:
         for source in drop:
             self.remove(source)
         for done, entry in enumerate(add, 1):
-            self.put(entry.source, entry.doc_hash, store.document_chunks(entry))
+            chunks = store.document_chunks(entry.source, entry.doc_hash)
+            self.put(entry.source, entry.doc_hash, chunks)
             if advance is not None:
                 advance(done, len(add))
         return len(drop) + len(add)

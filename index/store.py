@@ -167,30 +167,21 @@ class ChunkStore:
             offset += _PAGE
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
-        """Every chunk of every complete document, its text and address, in pages (for
-        building keyword indexes). A document whose writing was cut short (Ctrl-C, a kill)
-        has no first chunk yet, which ingest writes last: its lines are not served until the
-        next `qa index` completes it, so what is answered from is what `manifest` lists."""
+        """Every chunk of every complete document, its text and address: what the index
+        serves. A document whose writing was cut short (Ctrl-C, a kill) has no first chunk
+        yet, which ingest writes last: its lines are not served until the next `qa index`
+        completes it, so what is answered from is what `manifest` lists."""
         complete = {doc_prefix(e.source, e.doc_hash) for e in self.manifest().values()}
-        offset = 0
-        while True:
-            page = self.collection.get(
-                include=["documents", "metadatas"], limit=_PAGE, offset=offset
-            )
-            for cid, text, meta in zip(
-                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
-            ):
-                if cid.rsplit("-", 1)[0] not in complete:
-                    continue
-                yield _chunk(cid, text, meta)
-            if len(page["ids"]) < _PAGE:
-                return
-            offset += _PAGE
+        for chunk in self._chunks():
+            if chunk.id.rsplit("-", 1)[0] in complete:
+                yield chunk
 
-    def document_chunks(self, entry: DocEntry) -> Iterator[StoredChunk]:
-        """One complete document's chunks (this version of it), in pages, for the keyword
-        index (`index.keywords`)."""
-        where = {"$and": [{"source": entry.source}, {"doc_hash": entry.doc_hash}]}
+    def document_chunks(self, source: str, doc_hash: str) -> Iterator[StoredChunk]:
+        """One version of a document's chunks, for the keyword index (`index.keywords`)."""
+        yield from self._chunks({"$and": [{"source": source}, {"doc_hash": doc_hash}]})
+
+    def _chunks(self, where: dict[str, Any] | None = None) -> Iterator[StoredChunk]:
+        """The chunks matching `where` (all without it), read a page at a time."""
         offset = 0
         while True:
             page = self.collection.get(

@@ -96,8 +96,8 @@ class DenseRanker:
 
 
 class KeywordRanker:
-    """BM25 over every stored piece of a line (SQLite FTS5, `index.keywords`); a line's
-    score is its best piece's."""
+    """BM25 over every stored piece of a line (the index's keyword file, `index.keywords`);
+    a line's score is its best piece's."""
 
     name = "keyword"
 
@@ -186,7 +186,7 @@ class HybridRetriever:
         for rank, hit in enumerate(ranked_hits):
             hit.rank = rank
             pieces = self.keywords.pieces(hit.source, hit.line, hit.line).get(hit.line, [])
-            hit.text = join_pieces([(col, text) for col, text, _ in pieces])
+            hit.text = _joined(pieces)
             hit.layout = pieces[0][2] if pieces else ""
         return ranked_hits
 
