@@ -58,6 +58,18 @@ def _bias_after(
     return None
 
 
+def _dequantized(arrays: dict[str, np.ndarray], stem: str) -> np.ndarray:
+    """`stem`'s int8 values back in float32. A scale and zero point per output column
+    (int8mm's matrices) or one for the whole tensor (onnxruntime's default int8): either
+    broadcasts over the last axis."""
+    q = arrays[f"{stem}_quantized"].astype(np.float32)
+    zero = arrays[f"{stem}_zero_point"].astype(np.float32)
+    scale = arrays[f"{stem}_scale"].astype(np.float32)
+    if zero.ndim:  # per column of an (in, out) matrix
+        zero, scale = zero.reshape(1, -1), scale.reshape(1, -1)
+    return (q - zero) * scale
+
+
 def state_from_onnx(path: Path) -> dict[str, torch.Tensor]:
     """A `training.model.SpanReader` state dict from a shipped ONNX file."""
     model = onnx.load(str(path))
@@ -81,23 +93,16 @@ def state_from_onnx(path: Path) -> dict[str, torch.Tensor]:
         bias = _bias_after(node, consumers, biases)
         if bias is None:
             raise ValueError(f"{path}: cannot tell which layer {quantized} belongs to")
-        q = arrays[quantized].astype(np.float32)
-        # A scale and zero point per output column (int8mm), or one for the whole matrix
-        # (onnxruntime's default int8): either broadcasts over the (in, out) matrix.
-        zero = arrays[f"{stem}_zero_point"].astype(np.float32).reshape(1, -1)
-        scale = arrays[f"{stem}_scale"].astype(np.float32).reshape(1, -1)
-        weight = (q - zero) * scale
+        weight = _dequantized(arrays, stem)
         state[bias.removesuffix(".bias") + ".weight"] = torch.from_numpy(weight.T.copy())
     # Named int8 tensors: onnxruntime's default int8 also quantizes the embedding lookups, with
     # one scale per tensor, under the tensor's own name.
-    for name, value in arrays.items():
+    for name in arrays:
         stem = name.removesuffix("_quantized")
         if stem == name or name.startswith("onnx::") or stem in state:
             continue
         if f"{stem}_scale" in arrays and f"{stem}_zero_point" in arrays:
-            zero = arrays[f"{stem}_zero_point"].astype(np.float32)
-            scale = arrays[f"{stem}_scale"].astype(np.float32)
-            state[stem] = torch.from_numpy(((value.astype(np.float32) - zero) * scale).copy())
+            state[stem] = torch.from_numpy(_dequantized(arrays, stem).copy())
     if "head.weight" not in state:
         raise ValueError(f"{path}: no reader head in the file")
     return state
