@@ -29,7 +29,7 @@ from bench.bench_scale import questions  # noqa: E402
 from bench.measure import timed  # noqa: E402
 from bench.synthetic import sentence  # noqa: E402
 from evals.metrics import percentile as pct  # noqa: E402
-from index.keywords import KeywordStore  # noqa: E402
+from index import IndexConfig, KeywordStore  # noqa: E402
 from index.store import StoredChunk  # noqa: E402
 from index.text import terms  # noqa: E402
 
@@ -47,9 +47,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="qa-bench-keywords-"))
     rows = []
 
+    config = IndexConfig(data_dir=work, collection="bench-keywords")
     started = time.perf_counter()
-    store = KeywordStore(work / "postings.sqlite3")
-    store._create()
+    store = KeywordStore.open(config)
     for first in range(0, len(lines), PER_FILE):
         chunks = [
             StoredChunk(f"c{n}", lines[n], f"doc{first}", n + 1, 0, len(lines[n]))
@@ -59,7 +59,7 @@ def main() -> None:
     build = time.perf_counter() - started
     store.close()
     started = time.perf_counter()
-    store = KeywordStore(work / "postings.sqlite3")
+    store = KeywordStore.open(config)
     store.search(qs[0], 32)
     opened = time.perf_counter() - started
     ms = timed(lambda q: store.search(q, 32), qs)  # type: ignore[arg-type]
