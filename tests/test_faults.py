@@ -5,9 +5,11 @@ that is whole."""
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import chromadb
@@ -58,14 +60,31 @@ def big_corpus(folder: Path, lines: int = 3000) -> Path:
     return folder
 
 
-def index_until_writing(corpus: Path, data: Path, grown: int) -> subprocess.Popen[str]:
-    """`qa index corpus` left running until its store has grown by `grown` bytes."""
+def documents_stored(data: Path) -> int:
+    """How many documents the running ingest has completed: it writes a document's keywords
+    only once all its vectors are stored, so the keyword file counts complete documents."""
+    path = data / "qa-sources.keywords.sqlite3"
+    if not path.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as conn:
+            return int(conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+    except sqlite3.Error:  # not created yet, or locked for a moment
+        return 0
+
+
+def index_until_writing(
+    corpus: Path, data: Path, grown: int, after_documents: int = 0
+) -> subprocess.Popen[str]:
+    """`qa index corpus` left running until `after_documents` documents are complete and its
+    store has grown by `grown` bytes since then. Counting documents, not bytes, is what makes
+    "the seeds stored, the big file not" hold on a fast or a slow machine."""
     proc = qa_process("index", str(corpus), data=data)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     start_size = None
     while time.monotonic() < deadline and proc.poll() is None:
         chroma = data / "chroma"
-        if chroma.exists():
+        if chroma.exists() and documents_stored(data) >= after_documents:
             size = folder_bytes(chroma)
             start_size = start_size or size
             if size > start_size + grown:
@@ -102,7 +121,7 @@ def test_ctrl_c_during_index_exits_130_says_what_was_kept_and_the_next_run_resum
 ) -> None:
     corpus = big_corpus(tmp_path / "corpus")
     data = tmp_path / "data"
-    proc = index_until_writing(corpus, data, grown=1_000_000)  # the seeds stored, the big file not
+    proc = index_until_writing(corpus, data, grown=300_000, after_documents=2)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
