@@ -79,7 +79,9 @@ def main() -> None:
     name = "words and phrases only"
     if not args.no_reader_check:
         assert check is not None
-        name = f"read by {args.reader.name}, claim threshold {check.threshold:.2f}"
+        name = f"read by {args.reader.name}, margin >= {check.threshold:.2f}"
+        if check.lift is not None:
+            name += f" or lift >= {check.lift:.2f}"
     print("| check | gold citations kept | injection lines rejected |")
     print("|---|---:|---:|")
     print(

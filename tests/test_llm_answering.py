@@ -231,3 +231,29 @@ def test_a_missing_api_key_is_named_as_such(seed_data_dir, llm_server, monkeypat
     answer = assistant.ask(DRONES)
     assert answer.mode == "reader"
     assert "no API key for the model: set QA_LLM_API_KEY" in (answer.notice or ""), answer.notice
+
+
+def test_a_line_the_question_points_to_keeps_its_citation_though_the_reader_doubts_it(
+    seed_data_dir, llm_server
+) -> None:
+    """Asked this question on line 3, the shipped reader prefers "not in this line" to the
+    residence (margin -0.5); asked nothing, it prefers it far less (the question lifts it by
+    13). The question is what points at the words, so the line answers it: kept by reading."""
+    assistant = Assistant(
+        corpus=SEEDS,
+        data_dir=seed_data_dir,
+        llm_model="openai/stub",
+        llm_api_base=llm_server.url,
+        llm_api_key="sk-test",
+        llm_timeout=60.0,
+        claim_check="read",
+    )
+    question = "Where did Zelenskyy and Vance meet?"
+    llm_server.default = model_says("88", ["L1"])
+    assistant.ask(question, top_k=16)
+    labels = labels_for(llm_server, "000_9517869daacb5b3c.txt:3")
+    assert labels, "line 3 is among the lines shown"
+    llm_server.default = model_says("the U.S. ambassador’s residence", labels)
+    answer = assistant.ask(question, top_k=16)
+    assert answer.mode == "llm"
+    assert [c.label for c in answer.citations] == ["000_9517869daacb5b3c.txt:3"]

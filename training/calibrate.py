@@ -62,9 +62,13 @@ class Asked:
     # The reader's margin for the gold answer where its gold line words it (the best of the
     # answers and places): what checking an LLM's right citation of that line would see.
     claim_margin: float | None = None
+    # How much asking the question raises that margin over asking nothing (`ClaimChecker`).
+    claim_lift: float | None = None
 
 
-def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
+def read_all(model_dir: Path, dev: Path, limit: int | None, answers: bool = True) -> list[Asked]:
+    """Every calibration question read as the product would (`answers`), or only its gold
+    lines checked as an LLM's citations would be."""
     with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as scratch:
         corpus = Path(scratch) / "corpus"
         # A limit takes a seeded sample spread over every calibration article, not the first
@@ -81,6 +85,9 @@ def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
         out: list[Asked] = []
         started = time.time()
         for n, q in enumerate(questions, 1):
+            if not answers:
+                out.append(Asked(q.answerable, [], *_claim_scores(assistant, q)))
+                continue
             hits = assistant.retriever.retrieve(q.question, top_k=TOP_K)
             model = assistant.reader.model
             spans = model.read(
@@ -102,19 +109,23 @@ def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
                         gold_line=(hit.source, hit.line) in gold,
                     )
                 )
-            out.append(Asked(q.answerable, lines, _claim_margin(assistant, q)))
+            out.append(Asked(q.answerable, lines, *_claim_scores(assistant, q)))
             if n % 200 == 0:
                 print(f"read {n}/{len(questions)} ({time.time() - started:.0f} s)", flush=True)
         assistant.drop_index()
         return out
 
 
-def _claim_margin(assistant: Assistant, q) -> float | None:  # type: ignore[no-untyped-def]
+def _claim_scores(assistant: Assistant, q) -> tuple[float | None, float | None]:  # type: ignore[no-untyped-def]
+    """The reader's margin for the gold answer where its gold line words it, and how much
+    asking the question raises it over asking nothing (the best of the answers and places):
+    what checking an LLM's right citation of that line would see."""
     from qa.reader import Passage
-    from qa.reader.answerer import occurrences
+    from qa.reader.answerer import NO_QUESTION, occurrences
 
     model = assistant.reader.model
     best: float | None = None
+    lift: float | None = None
     for citation in q.citations:
         for line in citation.lines:
             text = assistant.retriever.line_text(citation.source, line) or ""
@@ -122,10 +133,14 @@ def _claim_margin(assistant: Assistant, q) -> float | None:  # type: ignore[no-u
             if not places:
                 continue
             passage = Passage(text, *assistant.retriever.neighbours(citation.source, line))
-            for m in model.margins(model.question(q.question), passage, places):
+            asked = model.margins(model.question(q.question), passage, places)
+            unasked = model.margins(model.question(NO_QUESTION), passage, places)
+            for m, u in zip(asked, unasked, strict=True):
                 if m is not None and (best is None or m > best):
                     best = m
-    return best
+                if m is not None and u is not None and (lift is None or m - u > lift):
+                    lift = m - u
+    return best, lift
 
 
 # An LLM's right citation should survive the check this often (the rest is the price of
@@ -134,17 +149,32 @@ CLAIM_KEEP = 0.95
 
 
 def fit_claim_threshold(asked: list[Asked]) -> float:
-    """The reader margin a cited line must give an LLM's answer: the one that keeps
-    CLAIM_KEEP of the right citations of the calibration questions, but never below 0 (the
-    reader must at least prefer the claimed answer to "not in this line"). Measured with the
-    first group-trained reader: its 95 % point was -6.4, which kept 5 of the 22 injection
-    lines of `support/injections.py`; at 0 none is kept (bench_citation_check.py). A citation
-    that does not support its answer is the worst error this product can make; a dropped
-    right citation costs only the LLM's answer, and the reader answers instead."""
-    margins = [a.claim_margin for a in asked if a.answerable and a.claim_margin is not None]
-    if not margins:
-        return 0.0
-    return max(0.0, float(np.percentile(margins, 100 * (1 - CLAIM_KEEP))))
+    """The reader margin that alone lets a cited line support an LLM's answer: 0, the reader
+    must prefer the claimed answer to "not in this line". Measured with the first
+    group-trained reader: the margin that keeps 95 % of right citations (-6.4) also kept 5 of
+    the 22 injection lines of `support/injections.py`, so the margin cannot be lowered to keep
+    more; the lift (`fit_claim_lift`) keeps them instead."""
+    return 0.0
+
+
+def fit_claim_lift(asked: list[Asked]) -> float | None:
+    """How much asking the question must raise the claimed answer's margin over asking
+    nothing: the lift that CLAIM_KEEP of the right citations of the calibration questions
+    reach. A citation that does not support its answer is the worst error this product can
+    make; a dropped right citation costs only the LLM's answer, and the reader answers
+    instead."""
+    lifts = [a.claim_lift for a in asked if a.answerable and a.claim_lift is not None]
+    if not lifts:
+        return None
+    return float(np.percentile(lifts, 100 * (1 - CLAIM_KEEP)))
+
+
+def claim_fields(asked: list[Asked]) -> dict[str, float | None]:
+    lift = fit_claim_lift(asked)
+    return {
+        "claim_threshold": round(fit_claim_threshold(asked), 4),
+        "claim_lift": None if lift is None else round(lift, 4),
+    }
 
 
 def _passage(assistant: Assistant, hit):  # type: ignore[no-untyped-def]
@@ -247,7 +277,7 @@ def calibrate(model_dir: Path, dev: Path, limit: int | None) -> dict:
         "confidence_log_prob": round(log_prob_weight, 4),
         "confidence_bias": round(bias, 4),
         "cite_threshold": 0.0,
-        "claim_threshold": round(fit_claim_threshold(asked), 4),
+        **claim_fields(asked),
         **{k: trained[k] for k in ("decision", "context_before", "context_after") if k in trained},
         "fitted_on": {
             "file": dev.name,
@@ -266,8 +296,17 @@ if __name__ == "__main__":
     p.add_argument("--dev", default="../shared/squad/dev-v2.0.json")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--out", default=None, help="default: calibration.json in --model-dir")
+    p.add_argument(
+        "--claim-only",
+        action="store_true",
+        help="refit only the LLM citation check's thresholds, keeping the rest of the file",
+    )
     a = p.parse_args()
-    result = calibrate(Path(a.model_dir), Path(a.dev), a.limit)
     out = Path(a.out) if a.out else Path(a.model_dir) / "calibration.json"
+    if a.claim_only:
+        result = json.loads((Path(a.model_dir) / "calibration.json").read_text())
+        result.update(claim_fields(read_all(Path(a.model_dir), Path(a.dev), a.limit, False)))
+    else:
+        result = calibrate(Path(a.model_dir), Path(a.dev), a.limit)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")

@@ -109,9 +109,10 @@ threshold {calibration["answer_threshold"]} (the margin of the best span over "n
 that maximises SQuAD 2.0 overall F1 while declining at most 10 % of the answerable
 questions), confidence = sigmoid({calibration["confidence_scale"]} x margin
 {calibration["confidence_log_prob"]:+} x log-probability {calibration["confidence_bias"]:+}),
-fitted on the answers it would show; claim threshold {calibration["claim_threshold"]} (the
-margin a line must give an LLM's answer to be kept as its citation, set to keep 95 % of the
-right citations of these questions, and never below 0). On those articles:
+fitted on the answers it would show. A line is kept as an LLM's citation when the reader
+prefers the LLM's answer in it to "no answer" by {calibration["claim_threshold"]}, or when
+asking the question raises that margin over asking nothing by {calibration.get("claim_lift")}
+(the lift 95 % of the right citations of these questions reach). On those articles:
 {cal["metrics"]}. Results are reported on the odd-numbered articles only.
 
 Made by `make train-reader` ({time.strftime("%Y-%m-%d")}).

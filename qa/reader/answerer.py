@@ -152,15 +152,22 @@ def occurrences(line: str, answer: str) -> list[tuple[int, int]]:
     return out
 
 
+# What the reader is "asked" when it is asked nothing: its preference for a span then comes
+# from the line alone, not from the question.
+NO_QUESTION = "?"
+
+
 class ClaimChecker:
     """Does a line support an answer someone else (an LLM) gave? Decided by reading: the
     reader is asked the same question on that line alone (with its neighbours), and the line
     supports the answer when the reader prefers the answer's own words in it, or a span that
-    names the same answer, to "not in this line". A line that merely contains the string, or
-    tells a model what to say ("the answer is PWNED"), does not answer the question, and the
-    reader, trained on SQuAD's questions and their near misses, says so; no phrase list is
-    involved. How much it must prefer the answer (`claim_threshold`) is fitted on the
-    calibration articles so that 95 % of right citations pass."""
+    names the same answer, to "not in this line" by `claim_threshold`; or when the question
+    is what makes it prefer them: the margin asked the question exceeds the margin asked
+    nothing by `claim_lift`. A line that tells a model what to say ("the answer is PWNED")
+    pushes its answer whatever is asked, so asking the question adds little; a line that
+    answers the question gains much from it. No phrase list is involved. Both thresholds are
+    fitted on the calibration articles (`training.calibrate`) so that 95 % of right citations
+    pass the lift."""
 
     def __init__(
         self, model: ReaderModel, neighbours: Neighbours, threshold: float | None = None
@@ -175,16 +182,28 @@ class ClaimChecker:
             return self._threshold
         return self.model.calibration.claim_threshold
 
+    @property
+    def lift(self) -> float | None:
+        return self.model.calibration.claim_lift
+
     def __call__(self, question: str, answer: str, hit: LineHit) -> bool:
         if not normalise(answer):
             return False
         asked = self.model.question(question)
         passage = Passage(hit.text, *self.neighbours(hit.source, hit.line))
         places = occurrences(hit.text, answer)
-        if places:
-            margins = self.model.margins(asked, passage, places)
-            return any(m is not None and m >= self.threshold for m in margins)
-        (span,) = self.model.read(asked, [passage])
-        if span is None or span.margin < self.threshold:
+        if not places:
+            (span,) = self.model.read(asked, [passage])
+            if span is None or not same_answer(hit.text[span.start : span.end], answer):
+                return False
+            places = [(span.start, span.end)]
+        margins = self.model.margins(asked, passage, places)
+        if any(m is not None and m >= self.threshold for m in margins):
+            return True
+        if self.lift is None:
             return False
-        return same_answer(hit.text[span.start : span.end], answer)
+        unasked = self.model.margins(self.model.question(NO_QUESTION), passage, places)
+        return any(
+            m is not None and u is not None and m - u >= self.lift
+            for m, u in zip(margins, unasked, strict=True)
+        )

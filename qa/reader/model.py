@@ -56,6 +56,9 @@ class Calibration:
     confidence_log_prob: float = 0.0
     # The margin a line must give another answerer's (an LLM's) claimed answer to support it.
     claim_threshold: float = 0.0
+    # Or: how much asking the question must raise that margin over asking nothing (see
+    # `ClaimChecker`). None in calibrations fitted before it existed: the margin alone decides.
+    claim_lift: float | None = None
     # How the model was trained to decide: "line" (each window alone, its own [CLS] for "not
     # in this line") or "group" (one softmax over every line read, `decode.decide`).
     decision: str = "line"
