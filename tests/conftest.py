@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,8 +104,9 @@ def llm_server() -> Iterator[ScriptedLLMServer]:
         yield server
 
 
-def with_llm(corpus: Path, data_dir: Path, llm_server: ScriptedLLMServer):  # type: ignore[no-untyped-def]
-    """An assistant over `corpus` with the scripted endpoint as its LLM (2 s budget)."""
+def with_llm(corpus: Path, data_dir: Path, llm_server: ScriptedLLMServer, **settings: Any):  # type: ignore[no-untyped-def]
+    """An assistant over `corpus` with the scripted endpoint as its LLM (2 s budget unless
+    `settings` say otherwise)."""
     from qa import Assistant
 
     return Assistant(
@@ -113,7 +115,7 @@ def with_llm(corpus: Path, data_dir: Path, llm_server: ScriptedLLMServer):  # ty
         llm_model="openai/stub",
         llm_api_base=llm_server.url,
         llm_api_key="sk-test",
-        llm_timeout=2.0,
+        **{"llm_timeout": 2.0, **settings},
     )
 
 

@@ -12,7 +12,7 @@ from qa import Answer, Assistant
 from qa.reader import normalise
 from support.gold_reader import shown_lines
 from support.openai_stub import Reply, ScriptedLLMServer
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, with_llm
 
 DRONES = "How many drones were shot down?"
 LINE_29 = "002_1673a907b0920f4c.txt:29"
@@ -239,15 +239,8 @@ def test_a_line_the_question_points_to_keeps_its_citation_though_the_reader_doub
     """Asked this question on line 3, the shipped reader prefers "not in this line" to the
     residence (margin -0.5); asked nothing, it prefers it far less (the question lifts it by
     13). The question is what points at the words, so the line answers it: kept by reading."""
-    assistant = Assistant(
-        corpus=SEEDS,
-        data_dir=seed_data_dir,
-        llm_model="openai/stub",
-        llm_api_base=llm_server.url,
-        llm_api_key="sk-test",
-        llm_timeout=60.0,
-        claim_check="read",
-    )
+    # A slow first call must not pass (or fail) this test by a timeout.
+    assistant = with_llm(SEEDS, seed_data_dir, llm_server, llm_timeout=60.0, claim_check="read")
     question = "Where did Zelenskyy and Vance meet?"
     llm_server.default = model_says("88", ["L1"])
     assistant.ask(question, top_k=16)
