@@ -17,6 +17,7 @@ import pytest
 from chromadb.config import Settings as ChromaSettings
 
 from index import IndexConfig, StoreUnavailableError, ingest, open_store
+from index.keywords import keywords_path
 from qa import Assistant, QAError
 from support.cli import run_qa, start_qa
 from support.servers import ChromaServer
@@ -63,7 +64,7 @@ def big_corpus(folder: Path, lines: int = 3000) -> Path:
 def documents_stored(data: Path) -> int:
     """How many documents the running ingest has completed: it writes a document's keywords
     only once all its vectors are stored, so the keyword file counts complete documents."""
-    path = data / "qa-sources.keywords.sqlite3"
+    path = keywords_path(IndexConfig(data_dir=data, collection="qa-sources"))
     if not path.exists():
         return 0
     try:

@@ -59,10 +59,9 @@ class Read:
 class Asked:
     answerable: bool
     lines: list[Read]
-    # The reader's margin for the gold answer where its gold line words it (the best of the
-    # answers and places): what checking an LLM's right citation of that line would see.
-    claim_margin: float | None = None
-    # How much asking the question raises that margin over asking nothing (`ClaimChecker`).
+    # How much asking the question raises the reader's margin for the gold answer where its
+    # gold line words it, over asking nothing (the best of the answers and places): what
+    # checking an LLM's right citation of that line would see (`ClaimChecker`).
     claim_lift: float | None = None
 
 
@@ -86,7 +85,7 @@ def read_all(model_dir: Path, dev: Path, limit: int | None, answers: bool = True
         started = time.time()
         for n, q in enumerate(questions, 1):
             if not answers:
-                out.append(Asked(q.answerable, [], *_claim_scores(assistant, q)))
+                out.append(Asked(q.answerable, [], _claim_lift(assistant, q)))
                 continue
             hits = assistant.retriever.retrieve(q.question, top_k=TOP_K)
             model = assistant.reader.model
@@ -109,22 +108,19 @@ def read_all(model_dir: Path, dev: Path, limit: int | None, answers: bool = True
                         gold_line=(hit.source, hit.line) in gold,
                     )
                 )
-            out.append(Asked(q.answerable, lines, *_claim_scores(assistant, q)))
+            out.append(Asked(q.answerable, lines, _claim_lift(assistant, q)))
             if n % 200 == 0:
                 print(f"read {n}/{len(questions)} ({time.time() - started:.0f} s)", flush=True)
         assistant.drop_index()
         return out
 
 
-def _claim_scores(assistant: Assistant, q) -> tuple[float | None, float | None]:  # type: ignore[no-untyped-def]
-    """The reader's margin for the gold answer where its gold line words it, and how much
-    asking the question raises it over asking nothing (the best of the answers and places):
-    what checking an LLM's right citation of that line would see."""
+def _claim_lift(assistant: Assistant, q) -> float | None:  # type: ignore[no-untyped-def]
+    """See `Asked.claim_lift`."""
     from qa.reader import Passage
     from qa.reader.answerer import NO_QUESTION, occurrences
 
     model = assistant.reader.model
-    best: float | None = None
     lift: float | None = None
     for citation in q.citations:
         for line in citation.lines:
@@ -136,11 +132,9 @@ def _claim_scores(assistant: Assistant, q) -> tuple[float | None, float | None]:
             asked = model.margins(model.question(q.question), passage, places)
             unasked = model.margins(model.question(NO_QUESTION), passage, places)
             for m, u in zip(asked, unasked, strict=True):
-                if m is not None and (best is None or m > best):
-                    best = m
                 if m is not None and u is not None and (lift is None or m - u > lift):
                     lift = m - u
-    return best, lift
+    return lift
 
 
 # An LLM's right citation should survive the check this often (the rest is the price of
@@ -148,13 +142,12 @@ def _claim_scores(assistant: Assistant, q) -> tuple[float | None, float | None]:
 CLAIM_KEEP = 0.95
 
 
-def fit_claim_threshold(asked: list[Asked]) -> float:
-    """The reader margin that alone lets a cited line support an LLM's answer: 0, the reader
-    must prefer the claimed answer to "not in this line". Measured with the first
-    group-trained reader: the margin that keeps 95 % of right citations (-6.4) also kept 5 of
-    the 22 injection lines of `support/injections.py`, so the margin cannot be lowered to keep
-    more; the lift (`fit_claim_lift`) keeps them instead."""
-    return 0.0
+# The reader margin that alone lets a cited line support an LLM's answer: the reader must
+# prefer the claimed answer to "not in this line". Not fitted: with the first group-trained
+# reader the margin that kept 95 % of right citations (-6.4) also kept 5 of the 22 injection
+# lines of `support/injections.py`, so the margin cannot be lowered to keep more; the lift
+# (`fit_claim_lift`) keeps them instead.
+CLAIM_MARGIN = 0.0
 
 
 def fit_claim_lift(asked: list[Asked]) -> float | None:
@@ -172,7 +165,7 @@ def fit_claim_lift(asked: list[Asked]) -> float | None:
 def claim_fields(asked: list[Asked]) -> dict[str, float | None]:
     lift = fit_claim_lift(asked)
     return {
-        "claim_threshold": round(fit_claim_threshold(asked), 4),
+        "claim_threshold": CLAIM_MARGIN,
         "claim_lift": None if lift is None else round(lift, 4),
     }
 
