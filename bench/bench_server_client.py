@@ -1,9 +1,10 @@
 """A client of a Chroma server: what a process that only asks holds in memory, and how long its
-first open takes when its keyword file must first be filled from the server's documents.
+first open takes. The keyword postings live in the server; over an index written before they
+did, the first client to open it writes them there once (the upgrade), and every client after
+it, on any machine, opens with nothing to build.
 
-Start a server over an index built by `bench/bench_scale.py` (or any), then run this twice
-with a fresh data dir: the first run fills the client's keyword file, the second is a fresh
-process over it.
+Start a server over an index built by `bench/bench_scale.py` (or any), then run this with a
+fresh data dir each time: the first run over an old index includes the upgrade.
 
     .venv/bin/chroma run --path /tmp/qa-bench/data-200000/chroma --host 127.0.0.1 --port 8100
     python bench/bench_server_client.py http://127.0.0.1:8100 /tmp/client-200000

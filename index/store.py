@@ -67,6 +67,7 @@ class StoredChunk:
     col_start: int
     col_end: int
     layout: str = ""
+    index: int = 0  # its place in its document (`index.chunking.chunk_id`)
 
 
 def _free_bytes(path: Path) -> int | None:
@@ -79,7 +80,7 @@ def _free_bytes(path: Path) -> int | None:
     return None
 
 
-def _client(config: IndexConfig) -> Any:
+def chroma_client(config: IndexConfig) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -278,6 +279,7 @@ def _chunk(cid: str, text: str | None, meta: Any) -> StoredChunk:
         col_start=int(meta["col_start"]),
         col_end=int(meta["col_end"]),
         layout=str(meta.get("layout") or ""),
+        index=int(meta.get("chunk_index", 0)),
     )
 
 
@@ -298,7 +300,7 @@ def open_store(config: IndexConfig, create: bool = False, rebuild: bool = False)
     `rebuild` drops the collection first: the only path that deletes an index.
     """
     try:
-        client = _client(config)
+        client = chroma_client(config)
     except StoreUnavailableError:
         if not (rebuild and not config.chroma_url and config.chroma_path.exists()):
             raise
@@ -306,7 +308,7 @@ def open_store(config: IndexConfig, create: bool = False, rebuild: bool = False)
         # folder aside (never delete what the user did not name) and start a fresh one.
         aside = config.chroma_path.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         config.chroma_path.rename(aside)
-        client = _client(config)
+        client = chroma_client(config)
     try:
         if rebuild:
             with contextlib.suppress(Exception):

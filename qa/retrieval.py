@@ -183,9 +183,10 @@ class HybridRetriever:
         for key, score in fuse(*rankings).items():
             hits[key].fused = score
         ranked_hits = sorted(hits.values(), key=lambda h: -h.fused)[:top_k]
+        texts = self.keywords.lines_pieces((hit.source, hit.line) for hit in ranked_hits)
         for rank, hit in enumerate(ranked_hits):
             hit.rank = rank
-            pieces = self.keywords.pieces(hit.source, hit.line, hit.line).get(hit.line, [])
+            pieces = texts.get((hit.source, hit.line), [])
             hit.text = _joined(pieces)
             hit.layout = pieces[0][2] if pieces else ""
         return ranked_hits

@@ -11,7 +11,9 @@ import pytest
 
 from index import IndexConfig, KeywordStore, ingest, open_store
 from index.keywords import keywords_path
+from index.keywords.chroma import MAX_SEGMENTS, ChromaKeywords
 from index.store import StoredChunk
+from index.text import terms
 from qa import Assistant
 from support.servers import ChromaServer
 from tests.test_faults import big_corpus, index_until_writing
@@ -155,7 +157,7 @@ def test_fts_syntax_punctuation_and_stop_words_are_searched_as_plain_words(
 
 
 def _piece(line: int, text: str) -> StoredChunk:
-    return StoredChunk(id=f"x-{line}", text=text, source="a.txt", line=line, col_start=0, col_end=0)
+    return StoredChunk(f"x-{line}", text, "a.txt", line, col_start=0, col_end=0, index=line - 1)
 
 
 def test_bm25_weighs_rare_terms_over_common_ones_and_short_lines_over_long(tmp_path) -> None:
@@ -187,7 +189,7 @@ def test_two_clients_of_one_chroma_server_answer_from_each_others_lines(
     tmp_path, chroma_server: ChromaServer
 ) -> None:
     """A second client, with its own data dir and another folder, answers from what the first
-    indexed: its keyword file is filled from the server's documents on open."""
+    indexed, from the keyword postings in the server: it builds and copies nothing."""
     first_folder = tmp_path / "first"
     first_folder.mkdir()
     (first_folder / "ferry.txt").write_text("The night ferry to Varna leaves at 23:40.\n")
@@ -204,3 +206,121 @@ def test_two_clients_of_one_chroma_server_answer_from_each_others_lines(
     assert answer.answer == "23:40"
     assert [c.source for c in answer.citations] == ["ferry.txt"]
     assert not (tmp_path / "b" / "chroma").exists()  # the vectors stay on the server
+    assert not list((tmp_path / "b").glob("*keywords*"))  # and so do the keywords
+    assert not any("keyword index" in line for line in said), said  # nothing was rebuilt
+
+
+def server_versions(config: IndexConfig) -> tuple[dict[str, str], set[str], set[str]]:
+    """What the server's keyword collection holds: each document's record (source -> hash),
+    the segments the records name, and the segments written."""
+    keywords = ChromaKeywords.open(config)
+    docs = keywords.collection.get(where={"kind": "doc"}, include=["metadatas"])["metadatas"]
+    heads = keywords.collection.get(where={"kind": "head"}, include=["metadatas"])["metadatas"]
+    return (
+        {str(m["source"]): str(m["doc_hash"]) for m in docs or []},
+        {str(m["segment"]) for m in docs or []},
+        {str(m["segment"]) for m in heads or []},
+    )
+
+
+def stored_versions(config: IndexConfig) -> dict[str, str]:
+    return {s: e.doc_hash for s, e in open_store(config).manifest().items()}
+
+
+def test_behind_a_server_a_changed_file_replaces_its_postings_and_a_removed_one_leaves(
+    tmp_path, chroma_server: ChromaServer, embed_model
+) -> None:
+    config = IndexConfig(data_dir=tmp_path / "a", chroma_url=chroma_server.url)
+    files = {"ferry.txt": "The ferry leaves at nine.\n", "tram.txt": TRAM}
+    folder = indexed_folder(tmp_path, config, embed_model, files)
+    (folder / "ferry.txt").write_text("The hovercraft leaves at ten.\n")
+    ingest(config, [folder], embed_model=embed_model, progress=False)
+    docs, named, written = server_versions(config)
+    assert docs == stored_versions(config) and named == written
+    assistant = Assistant(data_dir=tmp_path / "b", chroma_url=chroma_server.url, corpus=folder)
+    assert assistant.retrieve("hovercraft", top_k=1)[0].text == "The hovercraft leaves at ten."
+    keywords = KeywordStore.open(config)
+    assert keywords.search(terms("ferry nine"), 5) == []  # the old version is not searched
+    assert assistant.remove("tram.txt")
+    assert keywords.search(terms("tram minutes"), 5) == []
+    docs, named, written = server_versions(config)
+    assert set(docs) == {"ferry.txt"} and named == written  # no segment left unnamed
+
+
+def test_an_index_on_a_server_without_keywords_is_upgraded_in_place_with_a_notice(
+    tmp_path, chroma_server: ChromaServer, embed_model
+) -> None:
+    """What a server index built before the keywords moved there looks like: vectors only."""
+    config = IndexConfig(data_dir=tmp_path / "a", chroma_url=chroma_server.url)
+    folder = indexed_folder(tmp_path, config, embed_model, {"ferry.txt": "The ferry is red.\n"})
+    ids_before = set(open_store(config).all_ids())
+    KeywordStore.open(config).discard()
+    said: list[str] = []
+    assistant = Assistant(
+        data_dir=tmp_path / "b", chroma_url=chroma_server.url, corpus=folder, notify=said.append
+    )
+    assert assistant.ask("What colour is the ferry?").answer == "red"
+    assert any("keyword index" in line and "1 document(s) to add" in line for line in said), said
+    assert set(open_store(config).all_ids()) == ids_before  # the vectors were not rebuilt
+    assert server_versions(config)[0] == stored_versions(config)
+
+
+def test_keywords_on_a_server_out_of_step_with_its_vectors_are_repaired_before_answering(
+    tmp_path, chroma_server: ChromaServer, embed_model
+) -> None:
+    """As a client killed mid-write would leave them: a document's postings without its
+    record, and a record of a document the vectors do not hold."""
+    config = IndexConfig(data_dir=tmp_path / "a", chroma_url=chroma_server.url)
+    files = {"ferry.txt": "The ferry is red.\n", "tram.txt": TRAM}
+    folder = indexed_folder(tmp_path, config, embed_model, files)
+    keywords = ChromaKeywords.open(config)
+    keywords.collection.delete(where={"$and": [{"kind": "doc"}, {"source": "tram.txt"}]})
+    keywords.put("ghost.txt", "0" * 16, [_piece(1, "A ghost line about trams.")])
+    keywords.close()
+    said: list[str] = []
+    assistant = Assistant(
+        data_dir=tmp_path / "b", chroma_url=chroma_server.url, corpus=folder, notify=said.append
+    )
+    hits = assistant.retrieve("How often does the tram run?", top_k=3)
+    assert {h.source for h in hits} == {"tram.txt", "ferry.txt"}
+    assert any("1 document(s) to add, 1 to remove" in line for line in said), said
+    docs, named, written = server_versions(config)
+    assert docs == stored_versions(config) and named == written
+
+
+def test_behind_a_server_bm25_ranks_as_the_file_does_and_many_segments_are_merged(
+    tmp_path, chroma_server: ChromaServer
+) -> None:
+    """Documents written one segment at a time (an ingest per file), some rewritten: the
+    server's postings rank exactly as the embedded file's, and old segments are merged."""
+    words = ["ferry", "harbour", "tram", "lighthouse", "seal", "dawn", "square", "bus"]
+    server = KeywordStore.open(IndexConfig(data_dir=tmp_path / "a", chroma_url=chroma_server.url))
+    local = KeywordStore.open(IndexConfig(data_dir=tmp_path / "b"))
+    for n in range(MAX_SEGMENTS + 4):
+        lines = [" ".join(words[(n + i) % 8 : (n + i) % 8 + 1 + i % 3]) for i in range(6)]
+        for store in (server, local):
+            store.put(f"{n % 9}.txt", f"h{n}", [_piece(i, t) for i, t in enumerate(lines, 1)])
+            store.flush()
+    assert len(server_versions(server.config)[2]) <= MAX_SEGMENTS  # type: ignore[attr-defined]
+    for query in (["ferri", "harbour"], ["tram"], ["seal", "dawn", "bu"]):
+        assert ranked(server, query) == ranked(local, query) != []
+
+
+def ranked(store: KeywordStore, query: list[str]) -> list[tuple[float, str, int]]:
+    """Every hit, best first (ties in name order, which BM25 leaves open)."""
+    return sorted((-round(h.score, 4), h.source, h.line) for h in store.search(query, 1000))
+
+
+def test_keywords_on_a_server_of_another_schema_are_rebuilt_from_the_store_with_a_notice(
+    tmp_path, chroma_server: ChromaServer, embed_model
+) -> None:
+    config = IndexConfig(data_dir=tmp_path / "a", chroma_url=chroma_server.url)
+    folder = indexed_folder(tmp_path, config, embed_model, {"ferry.txt": "The ferry is red.\n"})
+    ChromaKeywords.open(config).collection.modify(metadata={"qa_keywords": 999})
+    said: list[str] = []
+    assistant = Assistant(
+        data_dir=tmp_path / "b", chroma_url=chroma_server.url, corpus=folder, notify=said.append
+    )
+    assert assistant.ask("What colour is the ferry?").answer == "red"
+    assert any("could not be read" in line for line in said), said
+    assert server_versions(config)[0] == stored_versions(config)
