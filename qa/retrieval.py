@@ -1,6 +1,6 @@
 """Retrieval down to single lines: rankers (dense: the index's embeddings in Chroma, queried
-through llama-index's vector store; keyword: BM25 in the index's keyword file), composed by
-rank fusion. Lines' text, for the answerers and for neighbours, is read from the keyword file
+through llama-index's vector store; keyword: BM25 over the index's keyword postings), composed by
+rank fusion. Lines' text, for the answerers and for neighbours, is read from the keyword index
 as a question needs it; nothing here holds the corpus in memory."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class Ranker(Protocol):
 class DenseRanker:
     """The index's embeddings in Chroma, queried through llama-index's vector store; the
     score is the cosine similarity to the question. Only lines of documents the keyword
-    file holds in the same version are ranked: a document whose writing was cut short (or
+    index holds in the same version are ranked: a document whose writing was cut short (or
     that the keyword side has not caught up with) is not served."""
 
     name = "dense"
@@ -96,7 +96,7 @@ class DenseRanker:
 
 
 class KeywordRanker:
-    """BM25 over every stored piece of a line (the index's keyword file, `index.keywords`);
+    """BM25 over every stored piece of a line (the index's keyword postings, `index.keywords`);
     a line's score is its best piece's."""
 
     name = "keyword"
@@ -116,7 +116,7 @@ RANKERS = {"hybrid": ("dense", "keyword"), "dense": ("dense",), "keyword": ("key
 
 class HybridRetriever:
     """Ranks lines for a question by fusing rankers (dense and keyword unless told
-    otherwise: `Settings.retrieval`). Before ranking it makes sure the keyword file holds
+    otherwise: `Settings.retrieval`). Before ranking it makes sure the keyword index holds
     the same documents as the vectors (`KeywordStore.sync`): once when it opens, and again
     whenever the collection's count changes, which is checked at most every `FRESHNESS_S`
     seconds (counting costs ~10 ms at 100k chunks)."""
@@ -144,7 +144,7 @@ class HybridRetriever:
         self._lock = threading.Lock()
 
     def in_step(self) -> int:
-        """Bring the keyword file level with the vectors if the collection changed; returns
+        """Bring the keyword index level with the vectors if the collection changed; returns
         the collection's chunk count."""
         with self._lock:
             now = time.monotonic()
