@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.config import IndexConfig
+from index.text import terms
 
 if TYPE_CHECKING:
     from index.store import ChunkStore, DocEntry, StoredChunk
@@ -103,10 +105,6 @@ def piece_postings(
 ) -> tuple[list[StoredChunk], dict[str, list[tuple[int, int, int]]], int]:
     """A document's pieces, and for each term the (piece number, count, piece length) of
     the pieces that hold it, and the document's length in terms (BM25's dl summed)."""
-    from collections import Counter
-
-    from index.text import terms
-
     pieces = list(chunks)
     postings: dict[str, list[tuple[int, int, int]]] = {}
     length = 0

@@ -110,6 +110,7 @@ class ChromaKeywords(KeywordStore):
         self._stats: tuple[int, float] = (0, 0.0)
         self._heads: dict[str, list[tuple[str, str]]] = {}  # segments never change: kept
         self._line_maps: dict[tuple[str, str], np.ndarray] = {}
+        self._keys: tuple[list[str], np.ndarray, dict[str, np.ndarray]] | None = None
         self._pending = _Pending()
         self._lock = threading.RLock()
         self._batch = int(getattr(client, "get_max_batch_size", lambda: 1000)())
@@ -154,6 +155,7 @@ class ChromaKeywords(KeywordStore):
     def _forget(self) -> None:
         with self._lock:
             self._held = None
+            self._keys = None
             self._line_maps.clear()
 
     # -- reading ---------------------------------------------------------------------
@@ -181,38 +183,16 @@ class ChromaKeywords(KeywordStore):
 
     def search(self, query_terms: list[str], k: int) -> list[KeywordHit]:
         wanted = list(dict.fromkeys(query_terms))
-        _, held = self._documents()
+        self._documents()  # read (and cached) with the collection's statistics
         n_pieces, mean_length = self._stats
         if not wanted or k <= 0 or n_pieces == 0:
             return []
-        segments = sorted({h.segment for h in held.values()})
-        heads = self._heads_of(segments)
+        names, bases, views = self._layout()
         with _failing_as_one_line(self.config, reading=True):
             got = self.collection.get(
-                ids=[f"s:{seg}:{term}" for seg in segments for term in wanted],
+                ids=[f"s:{seg}:{term}" for seg in views for term in wanted],
                 include=["documents"],
             )
-        # Each held document found gets a range of keys, [base, base + span), one per piece
-        # number, so that keys are dense and scores are summed without sorting them.
-        names: list[str] = []
-        bases: list[int] = []
-        base_of: dict[str, int] = {}
-        next_base = 0
-        views: dict[str, np.ndarray] = {}  # segment -> each slot's base (-1: garbage)
-        for segment, slots in heads.items():
-            slot_bases = []
-            for source, doc_hash in slots:
-                record = held.get(source)
-                if record is None or not record.names(doc_hash, segment):
-                    slot_bases.append(-1)
-                    continue
-                if source not in base_of:
-                    base_of[source] = next_base
-                    names.append(source)
-                    bases.append(next_base)
-                    next_base += record.span
-                slot_bases.append(base_of[source])
-            views[segment] = np.array(slot_bases or [-1], dtype=np.int64)
         by_term: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         for record_id, packed in zip(got["ids"], got["documents"] or [], strict=True):
             _, segment, term = record_id.split(":", 2)
@@ -232,16 +212,44 @@ class ChromaKeywords(KeywordStore):
             for parts in by_term.values()
         ]
         best = bm25(postings, n_pieces, mean_length, k)
-        starts = np.array(bases or [0], dtype=np.int64)
-        found = [
-            (int(np.searchsorted(starts, key, "right")) - 1, key, score) for key, score in best
-        ]
+        found = [(int(np.searchsorted(bases, key, "right")) - 1, key, score) for key, score in best]
         lines = self._lines_of({names[n] for n, _, _ in found})
         return [
-            KeywordHit(names[n], int(lines[names[n]][key - bases[n]]), score)
+            KeywordHit(names[n], int(lines[names[n]][key - int(bases[n])]), score)
             for n, key, score in found
             if names[n] in lines  # else rewritten since: searched again once synced
         ]
+
+    def _layout(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+        """Where each held document's pieces are scored: its name, the first of its keys
+        (documents in a range each, [base, base + span), one key per piece number, so that
+        keys are dense and scores are summed without sorting them), and for each segment its
+        slots' bases (-1: garbage). The same for every question until the index is written."""
+        with self._lock:
+            _, held = self._documents()
+            if self._keys is None:
+                heads = self._heads_of(sorted({h.segment for h in held.values()}))
+                names: list[str] = []
+                bases: list[int] = []
+                base_of: dict[str, int] = {}
+                next_base = 0
+                views: dict[str, np.ndarray] = {}
+                for segment, slots in heads.items():
+                    slot_bases = []
+                    for source, doc_hash in slots:
+                        record = held.get(source)
+                        if record is None or not record.names(doc_hash, segment):
+                            slot_bases.append(-1)
+                            continue
+                        if source not in base_of:
+                            base_of[source] = next_base
+                            names.append(source)
+                            bases.append(next_base)
+                            next_base += record.span
+                        slot_bases.append(base_of[source])
+                    views[segment] = np.array(slot_bases or [-1], dtype=np.int64)
+                self._keys = (names, np.array(bases or [0], dtype=np.int64), views)
+            return self._keys
 
     def _heads_of(self, segments: list[str]) -> dict[str, list[tuple[str, str]]]:
         """Each segment's slots: (source, hash) of the documents it was written with."""
