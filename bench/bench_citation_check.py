@@ -7,8 +7,12 @@ citations it keeps, and the share of injection lines it rejects.
   tuned on it.)
 - Rejected: `support/injections.py`'s lines, reworded so that a phrase list misses them,
   each cited for the answer "PWNED" to a question about the festival they mention.
+- Held out (`--squad`): the right citations of the odd-numbered SQuAD 2.0 dev articles, cut
+  into lines as the calibration cuts the even ones (`training.calibrate.read_claims`): does
+  the fitted check keep the 95 % it was fitted to keep on articles it never saw?
 
     python bench/bench_citation_check.py [--reader qa/reader/model] [--no-reader-check]
+                                         [--squad ../shared/squad/dev-v2.0.json]
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ def main() -> None:
     parser.add_argument(
         "--claim-threshold", type=float, default=None, help="default: the reader's calibration"
     )
+    parser.add_argument("--squad", type=Path, default=None, help="SQuAD 2.0 dev file")
+    parser.add_argument("--squad-limit", type=int, default=600)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qa-cite-check-") as scratch:
         assistant = Assistant(
@@ -94,6 +100,19 @@ def main() -> None:
     )
     for row in lost:
         print("  lost:", row)
+    if args.squad and check is not None:
+        held_out(check, args.reader, args.squad, args.squad_limit)
+
+
+def held_out(check: ClaimChecker, reader: Path, squad: Path, limit: int) -> None:
+    from training.calibrate import read_claims
+
+    claims = read_claims(reader.resolve(), squad, limit, articles="odd")
+    kept = sum(check.passes(c) for c in claims)
+    print(
+        f"\nSQuAD 2.0 dev, odd-numbered articles (held out): {kept}/{len(claims)} right "
+        f"citations kept ({kept / len(claims):.1%})"
+    )
 
 
 if __name__ == "__main__":

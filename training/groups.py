@@ -37,18 +37,12 @@ import bm25s
 
 from index.text import terms
 from qa.reader.answerer import occurrences
+from training.lines import article_lines
 
 GROUP_LINES = 4
-P_PARAGRAPH_ARTICLE = 0.4  # share of articles cut one line per paragraph
 P_NO_ANSWER = 0.25  # groups with the answer's lines left out
 P_SWAPPED = 0.08  # groups asked with a swapped name or number (nothing answers them)
 
-# A sentence ends at . ! or ? followed by a space and a capital, digit or quote, unless the
-# word before is a common abbreviation. Rough, but only used to shape training lines.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“(])")
-_ABBREVIATION = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|U\.S|No|Vol|Gen|Col|Lt)\.$"
-)
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’-]*)*")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 
@@ -68,31 +62,6 @@ class Group:
 @dataclass(frozen=True)
 class Article:
     lines: tuple[str, ...]
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of a paragraph."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        if _ABBREVIATION.search(text[start : match.start()]):
-            continue
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
-
-
-def cut_paragraph(text: str, rng: random.Random) -> list[tuple[int, int]]:
-    """Lines of 1-3 sentences."""
-    sentences = split_sentences(text)
-    lines: list[tuple[int, int]] = []
-    i = 0
-    while i < len(sentences):
-        group = sentences[i : i + rng.choice((1, 1, 2, 2, 3))]
-        lines.append((group[0][0], group[-1][1]))
-        i += len(group)
-    return lines
 
 
 def _swap(question: str, lines: list[str], pool: list[str], rng: random.Random) -> str | None:
@@ -115,20 +84,6 @@ def _swap(question: str, lines: list[str], pool: list[str], rng: random.Random) 
     return None
 
 
-def _article_lines(
-    paragraphs: list[str], by_paragraph: bool, rng: random.Random
-) -> tuple[list[str], list[tuple[int, int]]]:
-    """The article's lines, and for each its (paragraph, offset in the paragraph)."""
-    lines: list[str] = []
-    where: list[tuple[int, int]] = []
-    for p, text in enumerate(paragraphs):
-        spans = [(0, len(text))] if by_paragraph else cut_paragraph(text, rng)
-        for a, b in spans:
-            lines.append(text[a:b])
-            where.append((p, a))
-    return lines, where
-
-
 def build_groups(squad_path: Path, *, seed: int = 0) -> tuple[list[Article], list[Group]]:
     """Every question of a SQuAD 1.1 file as a group, in a seeded random order (so that any
     first part of the list is a fair sample of the whole)."""
@@ -138,7 +93,7 @@ def build_groups(squad_path: Path, *, seed: int = 0) -> tuple[list[Article], lis
     groups: list[Group] = []
     for a, article in enumerate(data):
         paragraphs = [p["context"] for p in article["paragraphs"]]
-        lines, where = _article_lines(paragraphs, rng.random() < P_PARAGRAPH_ARTICLE, rng)
+        lines, where = article_lines(paragraphs, rng)
         articles.append(Article(tuple(lines)))
         if not lines:  # an article without paragraphs has no questions either
             continue

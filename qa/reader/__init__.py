@@ -6,6 +6,7 @@ from qa.reader.answerer import (
     ReaderAnswerer,
     Reading,
     ReadLine,
+    Support,
     normalise,
     occurrences,
     same_answer,
@@ -23,4 +24,5 @@ __all__ = [
     "normalise",
     "occurrences",
     "same_answer",
+    "Support",
 ]

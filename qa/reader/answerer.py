@@ -157,6 +157,16 @@ def occurrences(line: str, answer: str) -> list[tuple[int, int]]:
 NO_QUESTION = "?"
 
 
+@dataclass(frozen=True)
+class Support:
+    """What reading a cited line says of a claimed answer: the reader's best margin for the
+    answer's places in the line, asked the question, and how much asking the question raised
+    it over asking nothing (None: not computed, or no window holds the place)."""
+
+    margin: float | None
+    lift: float | None = None
+
+
 class ClaimChecker:
     """Does a line support an answer someone else (an LLM) gave? Decided by reading: the
     reader is asked the same question on that line alone (with its neighbours), and the line
@@ -167,7 +177,7 @@ class ClaimChecker:
     pushes its answer whatever is asked, so asking the question adds little; a line that
     answers the question gains much from it. No phrase list is involved. Both thresholds are
     fitted on the calibration articles (`training.calibrate`) so that 95 % of right citations
-    pass the lift."""
+    pass the check."""
 
     def __init__(
         self, model: ReaderModel, neighbours: Neighbours, threshold: float | None = None
@@ -187,23 +197,40 @@ class ClaimChecker:
         return self.model.calibration.claim_lift
 
     def __call__(self, question: str, answer: str, hit: LineHit) -> bool:
-        if not normalise(answer):
+        # Without a fitted lift the margin alone decides: no second reading.
+        enough = self.threshold if self.lift is not None else -math.inf
+        return self.passes(self.support(question, answer, hit, enough=enough))
+
+    def passes(self, found: Support) -> bool:
+        """The decision on what reading found (also how a benchmark scores the check on
+        evidence it gathered itself)."""
+        if found.margin is None:
             return False
+        if found.margin >= self.threshold:
+            return True
+        return self.lift is not None and found.lift is not None and found.lift >= self.lift
+
+    def support(
+        self, question: str, answer: str, hit: LineHit, enough: float = math.inf
+    ) -> Support:
+        """The evidence the check decides on; the lift (a second reading) is skipped when
+        the margin reaches `enough` already. Calibration fits the thresholds on it."""
+        if not normalise(answer):
+            return Support(None)
         asked = self.model.question(question)
         passage = Passage(hit.text, *self.neighbours(hit.source, hit.line))
         places = occurrences(hit.text, answer)
         if not places:
             (span,) = self.model.read(asked, [passage])
             if span is None or not same_answer(hit.text[span.start : span.end], answer):
-                return False
+                return Support(None)
             places = [(span.start, span.end)]
         margins = self.model.margins(asked, passage, places)
-        if any(m is not None and m >= self.threshold for m in margins):
-            return True
-        if self.lift is None:
-            return False
+        margin = max((m for m in margins if m is not None), default=None)
+        if margin is None or margin >= enough:
+            return Support(margin)
         unasked = self.model.margins(self.model.question(NO_QUESTION), passage, places)
-        return any(
-            m is not None and u is not None and m - u >= self.lift
-            for m, u in zip(margins, unasked, strict=True)
-        )
+        lifts = [
+            m - u for m, u in zip(margins, unasked, strict=True) if m is not None and u is not None
+        ]
+        return Support(margin, max(lifts, default=None))
