@@ -112,7 +112,8 @@ questions), confidence = sigmoid({calibration["confidence_scale"]} x margin
 fitted on the answers it would show. A line is kept as an LLM's citation when the reader
 prefers the LLM's answer in it to "no answer" by {calibration["claim_threshold"]}, or when
 asking the question raises that margin over asking nothing by {calibration.get("claim_lift")}
-(the lift 95 % of the right citations of these questions reach). On those articles:
+(the least lift at which the check keeps 95 % of these articles' right citations, read on
+lines cut as training cuts them). On those articles:
 {cal["metrics"]}. Results are reported on the odd-numbered articles only.
 
 Made by `make train-reader` ({time.strftime("%Y-%m-%d")}).
