@@ -176,3 +176,19 @@ def test_the_default_install_has_no_torch() -> None:
     if Path(sys.prefix).name == ".venv-train":
         pytest.skip("this is the training venv")
     assert importlib.util.find_spec("torch") is None
+
+
+def test_a_calibration_that_needs_no_lift_loads_and_the_margin_alone_decides(
+    tmp_path: Path,
+) -> None:
+    """Calibration writes `"claim_lift": null` when the margin alone keeps enough right
+    citations; such a model must load, not be taken for a damaged file."""
+    import json
+
+    from qa.reader.model import Calibration
+
+    data = json.loads((MODEL_DIR / CALIBRATION_FILE).read_text())
+    data["claim_lift"] = None
+    path = tmp_path / CALIBRATION_FILE
+    path.write_text(json.dumps(data))
+    assert Calibration.load(path).claim_lift is None

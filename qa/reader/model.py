@@ -75,6 +75,9 @@ class Calibration:
                 if spec.default is MISSING:
                     raise KeyError(name)
                 continue
+            if data[name] is None and spec.default is None:  # not fitted: e.g. no lift needed
+                values[name] = None
+                continue
             kind = {"decision": str, "context_before": int, "context_after": int}.get(name, float)
             values[name] = kind(data[name])
         if values.get("decision", "line") not in ("line", "group"):
