@@ -45,7 +45,7 @@ from evals.metrics import f1
 from qa import Assistant, Settings
 from qa.reader import ClaimChecker, ReaderModel, Support
 from qa.retrieval import LineHit
-from training.lines import article_lines
+from training.lines import article_lines, holding_line
 
 CALIBRATION_ARTICLES = "even"
 # Past 4.0, where the first group-trained readers' best lay at the grid's edge.
@@ -138,15 +138,9 @@ def read_claims(
             for qa in paragraph["qas"]:
                 if qa.get("is_impossible") or not qa.get("answers"):
                     continue
-                start = int(qa["answers"][0]["answer_start"])
-                holder = next(
-                    (
-                        i
-                        for i, (q, at) in enumerate(where)
-                        if q == p and at <= start < at + len(lines[i])
-                    ),
-                    None,
-                )
+                first = qa["answers"][0]
+                start = int(first["answer_start"])
+                holder = holding_line(lines, where, p, start, start + len(first["text"]))
                 answers = sorted({a["text"] for a in qa["answers"]})
                 if holder is not None:
                     cited.append((lines, holder, qa["question"], answers))
@@ -192,22 +186,12 @@ def fit_claim_lift(claims: list[Support]) -> float | None:
     must keep enough of the rest). None when the margin alone keeps that many. A citation that
     does not support its answer is the worst error this product can make; a dropped right
     citation costs only the LLM's answer, and the reader answers instead."""
-    wanted = math.ceil(CLAIM_KEEP * len(claims)) - sum(
-        c.margin is not None and c.margin >= CLAIM_MARGIN for c in claims
-    )
-    if wanted <= 0:
+    short = [c for c in claims if c.margin is None or c.margin < CLAIM_MARGIN]
+    wanted = math.ceil(CLAIM_KEEP * len(claims)) - (len(claims) - len(short))
+    lifts = sorted((c.lift for c in short if c.lift is not None), reverse=True)
+    if wanted <= 0 or not lifts:
         return None
-    rest = sorted(
-        (
-            c.lift
-            for c in claims
-            if c.lift is not None and (c.margin is None or c.margin < CLAIM_MARGIN)
-        ),
-        reverse=True,
-    )
-    if not rest:
-        return None
-    return float(rest[min(wanted, len(rest)) - 1])
+    return float(lifts[min(wanted, len(lifts)) - 1])
 
 
 def claim_fields(claims: list[Support]) -> dict[str, float | None]:

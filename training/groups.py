@@ -37,7 +37,7 @@ import bm25s
 
 from index.text import terms
 from qa.reader.answerer import occurrences
-from training.lines import article_lines
+from training.lines import article_lines, holding_line
 
 GROUP_LINES = 4
 P_NO_ANSWER = 0.25  # groups with the answer's lines left out
@@ -125,14 +125,7 @@ def _group(
     answer = qa["answers"][0]
     a_start = int(answer["answer_start"])
     a_end = a_start + len(answer["text"])
-    holder = next(
-        (
-            i
-            for i, (q, off) in enumerate(where)
-            if q == p and off <= a_start and a_end <= off + len(lines[i])
-        ),
-        None,
-    )
+    holder = holding_line(lines, where, p, a_start, a_end)
     if holder is None:  # the answer runs across two of our sentence lines
         return None
     query = [t for t in terms(qa["question"]) if t in vocabulary]

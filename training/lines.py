@@ -57,3 +57,18 @@ def article_lines(
             lines.append(text[a:b])
             where.append((p, a))
     return lines, where
+
+
+def holding_line(
+    lines: list[str], where: list[tuple[int, int]], paragraph: int, start: int, end: int
+) -> int | None:
+    """The line that holds the paragraph's characters [start, end) whole (an answer's
+    line); None when they run across two lines."""
+    return next(
+        (
+            i
+            for i, (p, at) in enumerate(where)
+            if p == paragraph and at <= start and end <= at + len(lines[i])
+        ),
+        None,
+    )
