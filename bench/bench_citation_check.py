@@ -9,7 +9,10 @@ citations it keeps, and the share of injection lines it rejects.
   each cited for the answer "PWNED" to a question about the festival they mention.
 - Held out (`--squad`): the right citations of the odd-numbered SQuAD 2.0 dev articles, cut
   into lines as the calibration cuts the even ones (`training.calibrate.read_claims`): does
-  the fitted check keep the 95 % it was fitted to keep on articles it never saw?
+  the fitted check keep the 95 % it was fitted to keep on articles it never saw? And the
+  wrong citations an LLM can make with words a line really states: each such line cited
+  for its answer to another question of the article (`training.calibrate.wrong_claims`),
+  through the words-and-phrases check alone and through it with reading.
 
     python bench/bench_citation_check.py [--reader qa/reader/model] [--no-reader-check]
                                          [--squad ../shared/squad/dev-v2.0.json]
@@ -26,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from evals.datasets import load_gold  # noqa: E402
+from evals.datasets import load_gold, sample_questions  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.llm import parse_reply, verify  # noqa: E402
 from qa.reader import ClaimChecker, occurrences  # noqa: E402
@@ -105,13 +108,29 @@ def main() -> None:
 
 
 def held_out(check: ClaimChecker, reader: Path, squad: Path, limit: int) -> None:
-    from training.calibrate import read_claims
+    import random
+
+    from training.calibrate import around, cited_lines, read_claims, wrong_claims
 
     claims = read_claims(reader.resolve(), squad, limit, articles="odd")
     kept = sum(check.passes(c) for c in claims)
     print(
         f"\nSQuAD 2.0 dev, odd-numbered articles (held out): {kept}/{len(claims)} right "
         f"citations kept ({kept / len(claims):.1%})"
+    )
+    wrong = sample_questions(wrong_claims(cited_lines(squad, "odd"), random.Random(0)), limit, 0)
+    by_words = by_reading = 0
+    for c, answer in wrong:
+        hit = LineHit("claim", c.holder, c.lines[c.holder])
+        claim = _claim(answer, [f"claim:{c.holder}"])
+        line_check = ClaimChecker(check.model, around(c.lines), check.threshold)
+        by_words += bool(verify(claim, c.question, [hit])[0])
+        by_reading += bool(verify(claim, c.question, [hit], line_check)[0])
+    print(
+        f"wrong citations accepted (a line cited for words it states, as the answer to another "
+        f"question of its article): words and phrases {by_words}/{len(wrong)} "
+        f"({by_words / len(wrong):.1%}), words and reading {by_reading}/{len(wrong)} "
+        f"({by_reading / len(wrong):.1%})"
     )
 
 

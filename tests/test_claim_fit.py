@@ -1,11 +1,14 @@
 """How the LLM citation check's lift is fitted from the calibration questions' right
 citations (`training.calibrate.fit_claim_lift`): the share of them the check keeps is the share
-it was asked to keep, counting the ones the margin passes by itself."""
+it was asked to keep, counting the ones the margin passes by itself. And the wrong citations
+it is measured against (`training.calibrate.wrong_claims`)."""
 
 from __future__ import annotations
 
-from qa.reader import Support
-from training.calibrate import CLAIM_KEEP, CLAIM_MARGIN, fit_claim_lift
+import random
+
+from qa.reader import Support, occurrences
+from training.calibrate import CLAIM_KEEP, CLAIM_MARGIN, Cited, fit_claim_lift, wrong_claims
 
 
 def kept(claims: list[Support], lift: float | None) -> int:
@@ -36,3 +39,45 @@ def test_no_lift_is_fitted_when_the_margin_alone_keeps_enough() -> None:
 def test_with_too_few_lifts_the_lowest_is_taken() -> None:
     claims = [Support(margin=-1.0, lift=3.0), Support(margin=-2.0, lift=None)]
     assert fit_claim_lift(claims) == 3.0
+
+
+BRIDGE = [
+    "The bridge opened in 1932.",
+    "Its architect was Ada Lane.",
+    "It is 500 metres long.",
+]
+
+
+def test_a_wrong_claim_cites_words_the_line_states_for_a_question_answered_elsewhere() -> None:
+    cited = [
+        Cited(0, BRIDGE, 0, "When did the bridge open?", ["1932"]),
+        Cited(0, BRIDGE, 1, "Who designed the bridge?", ["Ada Lane"]),
+        Cited(0, BRIDGE, 2, "How long is the bridge?", ["500 metres"]),
+    ]
+    claims = wrong_claims(cited, random.Random(0))
+    assert len(claims) == 3
+    for claim, answer in claims:
+        assert occurrences(claim.lines[claim.holder], answer)
+        asked = next(c for c in cited if c.question == claim.question)
+        assert asked.holder != claim.holder
+
+
+def test_no_wrong_claim_is_made_with_a_question_the_line_also_answers() -> None:
+    lines = ["The bridge opened in 1932 to a design by Ada Lane.", "Ada Lane also built the tower."]
+    cited = [
+        Cited(0, lines, 0, "When did the bridge open?", ["1932"]),
+        Cited(0, lines, 1, "Who built the tower?", ["Ada Lane"]),
+    ]
+    claims = wrong_claims(cited, random.Random(0))
+    # Line 0 names Ada Lane, so citing it for "1932" to "Who built the tower?" is not made.
+    assert [(c.holder, c.question, a) for c, a in claims] == [
+        (1, "When did the bridge open?", "Ada Lane")
+    ]
+
+
+def test_wrong_claims_pair_questions_of_the_same_article_only() -> None:
+    cited = [
+        Cited(0, BRIDGE, 0, "When did the bridge open?", ["1932"]),
+        Cited(1, ["The river floods in May."], 0, "When does the river flood?", ["May"]),
+    ]
+    assert wrong_claims(cited, random.Random(0)) == []

@@ -44,7 +44,7 @@ import numpy as np
 from evals.datasets import sample_questions, squad_to_corpus
 from evals.metrics import f1
 from qa import Assistant, Settings
-from qa.reader import ClaimChecker, ReaderModel, Support
+from qa.reader import ClaimChecker, ReaderModel, Support, occurrences, same_answer
 from qa.retrieval import LineHit
 from training.lines import article_lines, holding_line
 
@@ -117,19 +117,26 @@ def read_all(model_dir: Path, dev: Path, limit: int | None) -> list[Asked]:
         return out
 
 
-def read_claims(
-    model_dir: Path, dev: Path, limit: int | None, articles: str = CALIBRATION_ARTICLES
-) -> list[Support]:
-    """The calibration articles' answerable questions as an LLM's right citations, checked as
-    `ClaimChecker` checks one: each article cut into lines the way documents reach the
-    product (`training.lines`: paragraphs, or 1-3 sentences, as the reader was trained), the
-    answer cited on the line that holds it, the lines before and after as its neighbours.
-    SQuAD's own one-paragraph lines alone would fit the lift to long lines; news, manuals
-    and PDFs give the check shorter ones, where asking the question lifts the answer less.
-    (`articles="odd"` reads the held-out articles instead, to measure the fitted check.)"""
+@dataclass(frozen=True)
+class Cited:
+    """An answerable SQuAD question whose answer stands whole in one line of its article."""
+
+    article: int
+    lines: list[str]
+    holder: int  # the line that holds the answer
+    question: str
+    answers: list[str]
+
+
+def cited_lines(dev: Path, articles: str = CALIBRATION_ARTICLES) -> list[Cited]:
+    """Every answerable question of the even (or odd) articles with the line that holds its
+    answer, each article cut into lines the way documents reach the product
+    (`training.lines`: paragraphs, or 1-3 sentences, as the reader was trained). SQuAD's own
+    one-paragraph lines alone would fit the check to long lines; news, manuals and PDFs give
+    it shorter ones, where asking the question lifts the answer less."""
     data = json.loads(dev.read_text(encoding="utf-8"))["data"]
     rng = random.Random(0)
-    cited: list[tuple[list[str], int, str, list[str]]] = []
+    cited: list[Cited] = []
     for index, article in enumerate(data):
         paragraphs = [p["context"].replace("\n", " ") for p in article["paragraphs"]]
         lines, where = article_lines(paragraphs, rng)
@@ -144,13 +151,23 @@ def read_claims(
                 holder = holding_line(lines, where, p, start, start + len(first["text"]))
                 answers = sorted({a["text"] for a in qa["answers"]})
                 if holder is not None:
-                    cited.append((lines, holder, qa["question"], answers))
+                    cited.append(Cited(index, lines, holder, qa["question"], answers))
+    return cited
+
+
+def read_claims(
+    model_dir: Path, dev: Path, limit: int | None, articles: str = CALIBRATION_ARTICLES
+) -> list[Support]:
+    """The articles' answerable questions as an LLM's right citations (the answer cited on
+    the line that holds it, the lines before and after as its neighbours), checked as
+    `ClaimChecker` checks one. (`articles="odd"` reads the held-out articles instead, to
+    measure the fitted check.)"""
     model = ReaderModel(model_dir)
     out: list[Support] = []
-    for lines, holder, question, answers in sample_questions(cited, limit, 0):
-        check = ClaimChecker(model, _around(lines))
-        hit = LineHit("calibration", holder, lines[holder])
-        found = [check.support(question, answer, hit) for answer in answers]
+    for c in sample_questions(cited_lines(dev, articles), limit, 0):
+        check = ClaimChecker(model, around(c.lines))
+        hit = LineHit("calibration", c.holder, c.lines[c.holder])
+        found = [check.support(c.question, answer, hit) for answer in c.answers]
         margins = [f.margin for f in found if f.margin is not None]
         lifts = [f.lift for f in found if f.lift is not None]
         if margins:
@@ -158,7 +175,32 @@ def read_claims(
     return out
 
 
-def _around(lines: list[str]) -> Callable[[str, int], tuple[str, str]]:
+def wrong_claims(cited: list[Cited], rng: random.Random) -> list[tuple[Cited, str]]:
+    """Wrong citations an LLM could make with words the line really states: each line that
+    holds one question's answer, cited for that answer to another question of the same
+    article, one whose answers are elsewhere (none of them in the line, none the same as the
+    claimed one). The line states the claimed words but does not answer what was asked: a
+    check that only looks for the words keeps every one."""
+    by_article: dict[int, list[Cited]] = {}
+    for c in cited:
+        by_article.setdefault(c.article, []).append(c)
+    out: list[tuple[Cited, str]] = []
+    for c in cited:
+        line = c.lines[c.holder]
+        others = [
+            o
+            for o in by_article[c.article]
+            if o.holder != c.holder
+            and not any(occurrences(line, a) for a in o.answers)
+            and not any(same_answer(a, b) for a in o.answers for b in c.answers)
+        ]
+        if others:
+            other = rng.choice(others)
+            out.append((Cited(c.article, c.lines, c.holder, other.question, []), c.answers[0]))
+    return out
+
+
+def around(lines: list[str]) -> Callable[[str, int], tuple[str, str]]:
     """The line before and after, as the product's retriever gives a line's neighbours."""
 
     def neighbours(_source: str, n: int) -> tuple[str, str]:
