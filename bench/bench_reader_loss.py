@@ -42,6 +42,7 @@ COLUMNS = (
     "false_abstention_rate",
     "confidence_auroc",
     "confidence_ece",
+    "confidence_ece_by_chance",
     "latency_p50_ms",
 )
 

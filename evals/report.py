@@ -10,6 +10,7 @@ from evals.runner import (
     RATE_KEYS,
     QuestionResult,
     answered_by,
+    ece_by_chance,
     failures,
     reliability,
 )
@@ -73,10 +74,14 @@ def failures_line(results: list[QuestionResult]) -> str:
 
 def reliability_table(results: list[QuestionResult]) -> str:
     """Confidence against the share of answers that were right, over answered questions."""
-    ece, table = reliability([r for r in results if not r.abstained])
+    answered = [r for r in results if not r.abstained]
+    ece, table = reliability(answered)
     rows = ["| confidence | answers | mean confidence | right |", "|---|---:|---:|---:|"]
     rows += [f"| {name} | {n} | {c:.3f} | {r:.3f} |" for name, n, c, r in table]
-    return "\n".join(rows) + f"\n\nexpected calibration error {ece:.3f}"
+    return "\n".join(rows) + (
+        f"\n\nexpected calibration error {ece:.3f} (a perfectly calibrated confidence would "
+        f"show {ece_by_chance(answered):.3f} on {len(answered)} answers)"
+    )
 
 
 def answered_by_line(results: list[QuestionResult]) -> str:

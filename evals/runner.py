@@ -6,6 +6,7 @@ would ask it, and answers, citations, abstentions and retrieval are scored.
 
 from __future__ import annotations
 
+import random
 import tempfile
 import time
 from collections import Counter
@@ -30,6 +31,7 @@ RATE_KEYS = (
     "retrieval_recall_at_5",
     "confidence_auroc",
     "confidence_ece",
+    "confidence_ece_by_chance",
 )
 METRIC_KEYS = (*RATE_KEYS, "latency_p50_ms", "latency_p95_ms", "n_questions")
 # Why a question was scored wrong, one kind each (`failure_kind`).
@@ -170,6 +172,7 @@ def aggregate(results: list[QuestionResult]) -> dict[str, float]:
         "retrieval_recall_at_5": recall_at(5),
         "confidence_auroc": confidence_auroc(answered),
         "confidence_ece": reliability(answered)[0],
+        "confidence_ece_by_chance": ece_by_chance(answered),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
         "n_questions": float(len(results)),
@@ -204,7 +207,27 @@ def reliability(
     """Expected calibration error over answered questions (equal-width bins of confidence,
     each weighted by its share), and the table: (bin, questions, mean confidence, share
     right)."""
-    scored = _scored(answered)
+    return _binned(_scored(answered), bins)
+
+
+def ece_by_chance(
+    answered: list[QuestionResult], bins: int = 10, draws: int = 200, seed: int = 0
+) -> float:
+    """The calibration error a perfectly calibrated confidence would still show on these
+    answers: each answer drawn right with the probability its confidence states, the error
+    averaged over `draws`. On a few hundred answers it is several points, so an ECE near it
+    cannot be told from perfect calibration; an ECE bar under it cannot be shown met."""
+    confidences = [c for c, _ in _scored(answered)]
+    if not confidences:
+        return 0.0
+    rng = random.Random(seed)
+    errors = [_binned([(c, rng.random() < c) for c in confidences], bins)[0] for _ in range(draws)]
+    return sum(errors) / len(errors)
+
+
+def _binned(
+    scored: list[tuple[float, bool]], bins: int
+) -> tuple[float, list[tuple[str, int, float, float]]]:
     table: list[tuple[str, int, float, float]] = []
     error = 0.0
     for b in range(bins):
