@@ -51,9 +51,10 @@ bench: $(STAMP) browser
 
 # The reader's training environment is separate: torch never enters the default install.
 $(TRAIN_STAMP): pyproject.toml
+	@echo "installing qa-over-sources with its training packages (torch CPU) into $(TRAIN_VENV) (once; log: $(TRAIN_VENV)/install.log)"
 	python3 -m venv $(TRAIN_VENV)
-	$(TRAIN_VENV)/bin/python -m pip install -q -U pip
-	$(TRAIN_VENV)/bin/python -m pip install -q -e '.[train]'
+	@$(TRAIN_VENV)/bin/python -m pip install -U pip > $(TRAIN_VENV)/install.log 2>&1 || { cat $(TRAIN_VENV)/install.log; exit 1; }
+	@$(TRAIN_VENV)/bin/python -m pip install -e '.[train]' >> $(TRAIN_VENV)/install.log 2>&1 || { cat $(TRAIN_VENV)/install.log; exit 1; }
 	touch $(TRAIN_STAMP)
 
 # Train the reader on groups of lines for at most TRAIN_HOURS (resuming from the run's state in
