@@ -270,13 +270,17 @@ def question_scores(asked: list[Asked], chosen: list[Read | None], threshold: fl
     `threshold` are declined: the answer's F1 for an answerable question (0 if declined), 1
     for an unanswerable one declined and 0 for one answered."""
     scores = []
-    for a, c in zip(asked, chosen, strict=True):
-        answers = c is not None and c.margin >= threshold
+    for a, c, answers in zip(asked, chosen, answered(chosen, threshold), strict=True):
         if a.answerable:
             scores.append(c.f1 if answers and c is not None else 0.0)
         else:
             scores.append(0.0 if answers else 1.0)
     return np.array(scores, dtype=np.float64)
+
+
+def answered(chosen: list[Read | None], threshold: float) -> np.ndarray:
+    """Which questions are answered at `threshold` (the rest are declined)."""
+    return np.array([c is not None and c.margin >= threshold for c in chosen], dtype=bool)
 
 
 def sweep(asked: list[Asked], chosen: list[Read | None]) -> tuple[float, dict]:
@@ -288,7 +292,7 @@ def sweep(asked: list[Asked], chosen: list[Read | None]) -> tuple[float, dict]:
     best: tuple[float, float, dict] | None = None
     for threshold in candidates[:: max(1, len(candidates) // 400)] + [math.inf]:
         scores = question_scores(asked, chosen, threshold)
-        declined = np.array([c is None or c.margin < threshold for c in chosen], dtype=bool)
+        declined = ~answered(chosen, threshold)
         false_decline = float(np.mean(declined[answerable])) if answerable.any() else 0.0
         if false_decline > MAX_FALSE_ABSTENTION:
             continue
