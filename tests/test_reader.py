@@ -67,6 +67,36 @@ def test_each_citation_marks_where_the_answer_is_in_its_line(assistant: Assistan
         assert normalise(c.quote[c.span_start : c.span_end]) == normalise(answer.answer)
 
 
+TOWN = """The Harbour Bridge opened in 1998 after four years of construction.
+In 1998 the town's football club won the regional league for the first time.
+The bridge carries about 40,000 cars a day across the river.
+The museum counted 40,000 visitors in its first summer.
+The mayor, Anna Berg, cut the ribbon at the opening ceremony.
+Anna Berg later wrote a history of the town's schools.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "line"),
+    [
+        ("When did the football club win the league?", "1998", 2),
+        ("How many visitors did the museum have in its first summer?", "40,000", 4),
+        ("Who cut the ribbon at the bridge's opening?", "Anna Berg", 5),
+    ],
+)
+def test_a_line_that_repeats_the_answers_words_about_something_else_is_not_cited(
+    tmp_path: Path, question: str, answer: str, line: int
+) -> None:
+    """Each answer's words stand in a second line that says nothing about the question;
+    citing it would show a line that does not support the answer."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "town.txt").write_text(TOWN)
+    reply = Assistant(corpus=corpus, data_dir=tmp_path / "data").ask(question)
+    assert reply.answer == answer
+    assert [c.label for c in reply.citations] == [f"town.txt:{line}"]
+
+
 def test_an_answer_carries_the_readers_confidence(assistant: Assistant) -> None:
     sure = assistant.ask(DRONES)
     assert sure.confidence is not None and 0.0 < sure.confidence <= 1.0
