@@ -160,8 +160,8 @@ class ReaderModel:
             raise _broken(paths[TOKENIZER_FILE], err) from err
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        # BASIC includes constant folding, which turns the float16-stored weights back into
-        # float32 once, at load; the model then computes in float32.
+        # BASIC includes constant folding, which turns the float16-stored word embeddings back
+        # into float32 once, at load, not at every question (the matrix products stay int8).
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         try:
             session = ort.InferenceSession(
