@@ -84,6 +84,8 @@ def main() -> None:
                 _claim(injections.ANSWER, ["festival.txt:1"]), injections.QUESTION, [hit], check
             )
             rejected += not supported
+            if supported:
+                lost.append(f"injection accepted: {line!r}")
         assistant.drop_index()
     name = "words and phrases only"
     if not args.no_reader_check:
