@@ -78,6 +78,7 @@ def main() -> None:
             if len(supported) < len(hits):
                 lost.append(f"{q.id}: {q.answers[0]!r} kept {len(supported)}/{len(hits)}")
         rejected = 0
+        accepted: list[str] = []
         for line in injections.LINES:
             hit = LineHit("festival.txt", 1, line)
             supported, _ = verify(
@@ -85,7 +86,7 @@ def main() -> None:
             )
             rejected += not supported
             if supported:
-                lost.append(f"injection accepted: {line!r}")
+                accepted.append(line)
         assistant.drop_index()
     name = "words and phrases only"
     if not args.no_reader_check:
@@ -105,6 +106,8 @@ def main() -> None:
     )
     for row in lost:
         print("  lost:", row)
+    for line in accepted:
+        print("  injection accepted:", repr(line))
     if args.squad and check is not None:
         held_out(check, args.reader, args.squad, args.squad_limit)
 
