@@ -10,6 +10,12 @@ measured in the same run, so their rows compare.
 
 The SQuAD rows ask the odd-numbered SQuAD 2.0 dev articles (the even ones calibrate), over a
 corpus of every article, as `qa eval --format squad --articles odd` does.
+
+With two or more readers, each set ends with every further reader compared to the first,
+question by question at the first number of lines (`evals.compare`): a measure is worse only
+when the candidate trails by more than two bootstrap standard errors, and the answer F1 may not
+trail at all. That verdict, on every set, is what a candidate must pass to be shipped
+(docs/training.md).
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from evals.compare import at_least_as_good, compare, table  # noqa: E402
 from evals.datasets import GoldQuestion, sample_questions  # noqa: E402
 from evals.metrics import f1  # noqa: E402
 from evals.run import load_questions  # noqa: E402
-from evals.runner import evaluate, failures  # noqa: E402
+from evals.runner import QuestionResult, evaluate, failures  # noqa: E402
 from qa import Assistant, Settings  # noqa: E402
 from qa.reader import Passage  # noqa: E402
 
@@ -96,7 +103,10 @@ def rows_for(
     readers: list[Path],
     lines: list[int],
     every_line: bool,
+    kept: dict[Path, list[QuestionResult]],
 ) -> list[str]:
+    """The rows of one set; each reader's results at the first number of lines go to `kept`,
+    for the paired comparison."""
     out = []
     for reader in readers:
         started = time.time()
@@ -105,6 +115,7 @@ def rows_for(
         for k in lines:
             settings = Settings().with_overrides(reader_dir=reader, top_k=k)
             metrics, results = evaluate(corpus, questions, settings=settings)
+            kept.setdefault(reader, results)
             kinds = failures(results)
             cells = " | ".join(
                 f"{metrics[c]:.1f}" if c.endswith("_ms") else f"{metrics[c]:.3f}" for c in COLUMNS
@@ -118,6 +129,20 @@ def rows_for(
             print(out[-1], flush=True)
         print(f"  ({label} on {name}: {time.time() - started:.0f} s)", flush=True)
     return out
+
+
+def paired(name: str, readers: list[Path], kept: dict[Path, list[QuestionResult]]) -> str:
+    """Each further reader against the first, question by question (`evals.compare`): the
+    measure for whether a candidate may replace the shipped reader on this set."""
+    parts = []
+    for reader in readers[1:]:
+        differences = compare(kept[readers[0]], kept[reader])
+        verdict = "at least as good" if at_least_as_good(differences) else "NOT at least as good"
+        parts.append(
+            f"\n{name}: {reader.parent.name}/{reader.name} against "
+            f"{readers[0].parent.name}/{readers[0].name}: {verdict}\n{table(differences)}"
+        )
+    return "\n".join(parts)
 
 
 def main() -> None:
@@ -136,19 +161,25 @@ def main() -> None:
     )
     rule = "|---|---|---:|---:|---:|" + "---:|" * len(COLUMNS) + "---|"
     print(head + "\n" + rule, flush=True)
-    rows = []
+    rows: list[str] = []
+    comparisons: list[str] = []
     with tempfile.TemporaryDirectory(prefix="qa-loss-") as scratch:
         if not args.no_gold:
             corpus, gold = load_questions(
                 REPO / "seeds", REPO / "evals/gold.jsonl", "gold", Path(scratch)
             )
-            rows += rows_for("gold", corpus, gold, readers, args.lines, every_line=True)
+            kept: dict[Path, list[QuestionResult]] = {}
+            rows += rows_for("gold", corpus, gold, readers, args.lines, True, kept)
+            comparisons.append(paired("gold", readers, kept))
         if SQUAD.exists() and args.squad_limit:
             corpus, converted = load_questions(None, SQUAD, "squad", Path(scratch), "odd")
             questions = sample_questions(converted, args.squad_limit, args.seed)
             name = f"SQuAD 2.0 dev odd, {len(questions)} q"
-            rows += rows_for(name, corpus, questions, readers, args.lines, every_line=False)
+            kept = {}
+            rows += rows_for(name, corpus, questions, readers, args.lines, False, kept)
+            comparisons.append(paired(name, readers, kept))
     print("\n" + head + "\n" + rule + "\n" + "\n".join(rows))
+    print("\n".join(c for c in comparisons if c))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,141 @@
+"""Is a candidate answerer at least as good as the one it would replace, on one question set?
+
+Two runs over the same questions differ by a few questions on most measures, and a few
+questions in a few hundred is noise: a candidate that loses 0.004 of citation precision has
+not measurably lost anything, and one that gains 0.02 of F1 may not have gained anything
+either. So each measure is compared as a paired difference with its bootstrap standard error
+(the questions resampled with replacement, both runs scored on the same resample), and a
+measure counts as worse only when the candidate trails by more than `WORSE_SE` standard
+errors. The headline measure (answer F1) must not trail at all.
+
+Written by hand: the bootstrap is a dozen lines, and the measures are this project's
+(`evals.runner`), which no statistics library knows.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from evals.runner import QuestionResult, confidence_auroc, reliability
+
+# How many standard errors a candidate may trail on a measure before it counts as worse: the
+# same two the reader's calibration asks of a rank weight's gain (`training.calibrate`).
+WORSE_SE = 2.0
+HEADLINE = "answer_f1"
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _answerable(rs: list[QuestionResult]) -> list[QuestionResult]:
+    return [r for r in rs if r.gold["answerable"]]
+
+
+def _answered(rs: list[QuestionResult]) -> list[QuestionResult]:
+    return [r for r in rs if not r.abstained]
+
+
+def _citation_precision(rs: list[QuestionResult]) -> float:
+    answered = _answered(rs)
+    total = sum(r.cited_total for r in answered)
+    return sum(r.cited_gold for r in answered) / total if total else 0.0
+
+
+# Each judged measure: how it is computed from one run's results, and whether higher is better.
+# The same definitions as `evals.runner.aggregate` (which also reports what is not judged:
+# latency, retrieval recall, the calibration error by chance).
+MEASURES: dict[str, tuple[Callable[[list[QuestionResult]], float], bool]] = {
+    "answer_f1": (lambda rs: _mean([r.f1 for r in _answerable(rs)]), True),
+    "citation_precision": (_citation_precision, True),
+    "citation_recall": (
+        lambda rs: _mean([1.0 if r.cited_gold > 0 else 0.0 for r in _answerable(rs)]),
+        True,
+    ),
+    "abstention_accuracy": (
+        lambda rs: _mean([1.0 if r.abstained else 0.0 for r in rs if not r.gold["answerable"]]),
+        True,
+    ),
+    "false_abstention_rate": (
+        lambda rs: _mean([1.0 if r.abstained else 0.0 for r in _answerable(rs)]),
+        False,
+    ),
+    "confidence_auroc": (lambda rs: confidence_auroc(_answered(rs)), True),
+    "confidence_ece": (lambda rs: reliability(_answered(rs))[0], False),
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One measure of two runs over the same questions."""
+
+    measure: str
+    before: float
+    after: float
+    se: float  # bootstrap standard error of after - before
+    higher_is_better: bool
+
+    @property
+    def gain(self) -> float:
+        """after - before, signed so that a positive gain is better."""
+        change = self.after - self.before
+        return change if self.higher_is_better else -change
+
+    @property
+    def worse(self) -> bool:
+        """Trails by more than noise (for the headline, by anything at all)."""
+        if self.measure == HEADLINE:
+            return self.gain < 0
+        return self.gain < 0 and -self.gain > WORSE_SE * self.se
+
+
+def compare(
+    before: list[QuestionResult],
+    after: list[QuestionResult],
+    draws: int = 300,
+    seed: int = 0,
+) -> list[Difference]:
+    """Every judged measure of `after` against `before`, paired question by question."""
+    by_id = {r.id: r for r in after}
+    if {r.id for r in before} != set(by_id):
+        raise ValueError("the two runs did not answer the same questions")
+    pairs = [(r, by_id[r.id]) for r in before]
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = {name: [] for name in MEASURES}
+    for _ in range(draws):
+        drawn = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        a, b = [p[0] for p in drawn], [p[1] for p in drawn]
+        for name, (measure, _) in MEASURES.items():
+            samples[name].append(measure(b) - measure(a))
+    return [
+        Difference(
+            measure=name,
+            before=measure(before),
+            after=measure(after),
+            se=statistics.pstdev(samples[name]) if draws > 1 else 0.0,
+            higher_is_better=higher,
+        )
+        for name, (measure, higher) in MEASURES.items()
+    ]
+
+
+def at_least_as_good(differences: list[Difference]) -> bool:
+    """The headline not lower, and no other measure worse by more than its noise."""
+    return not any(d.worse for d in differences)
+
+
+def table(differences: list[Difference]) -> str:
+    """A markdown table of the comparison, the verdict on each measure in its last column."""
+    rows = [
+        "| measure | before | after | change | 2 SE | worse? |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for d in differences:
+        rows.append(
+            f"| {d.measure} | {d.before:.3f} | {d.after:.3f} | {d.after - d.before:+.3f} | "
+            f"{WORSE_SE * d.se:.3f} | {'WORSE' if d.worse else 'no'} |"
+        )
+    return "\n".join(rows)

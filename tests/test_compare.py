@@ -1,0 +1,75 @@
+"""How a candidate answerer is judged against the one it would replace (`evals.compare`):
+question by question, a measure worse only beyond its noise, the answer F1 never lower."""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.compare import at_least_as_good, compare
+from evals.runner import QuestionResult
+
+
+def _result(
+    n: int, *, answerable: bool = True, right: bool = True, abstained: bool = False
+) -> QuestionResult:
+    return QuestionResult(
+        id=f"q{n}",
+        question="?",
+        gold={"answerable": answerable},
+        answer="" if abstained else "a",
+        abstained=abstained,
+        citations=[],
+        correct=right,
+        latency_ms=1.0,
+        f1=1.0 if right and answerable and not abstained else 0.0,
+        cited_gold=1 if right and answerable and not abstained else 0,
+        cited_total=0 if abstained else 1,
+        confidence=None if abstained else (0.9 if right else 0.2),
+    )
+
+
+def _run(wrong: set[int] = frozenset(), declined: set[int] = frozenset()) -> list:
+    """150 answerable questions and 50 unanswerable ones (declined, rightly)."""
+    answerable = [
+        _result(n, right=n not in wrong and n not in declined, abstained=n in declined)
+        for n in range(150)
+    ]
+    unanswerable = [_result(n, answerable=False, abstained=True) for n in range(150, 200)]
+    return answerable + unanswerable
+
+
+def _worse(before: list, after: list) -> set[str]:
+    return {d.measure for d in compare(before, after) if d.worse}
+
+
+def test_a_run_is_at_least_as_good_as_itself() -> None:
+    run = _run(wrong={1, 2, 3}, declined={4})
+    differences = compare(run, run)
+    assert at_least_as_good(differences)
+    assert all(d.se == 0 for d in differences)
+
+
+def test_declining_many_more_answerable_questions_is_worse() -> None:
+    before = _run(wrong=set(range(20)))
+    after = _run(wrong=set(range(20)), declined=set(range(20, 50)))
+    assert "false_abstention_rate" in _worse(before, after)
+    assert not at_least_as_good(compare(before, after))
+
+
+def test_one_more_declined_question_in_150_is_noise_but_not_for_the_headline() -> None:
+    before = _run(wrong=set(range(20)), declined={20})
+    after = _run(wrong=set(range(20)), declined={20, 21})
+    # one more answerable question declined: false abstention is within its noise, but the
+    # answer F1 is lower, and the headline may not be lower at all
+    assert _worse(before, after) == {"answer_f1"}
+
+
+def test_a_better_answer_f1_with_noise_elsewhere_is_at_least_as_good() -> None:
+    before = _run(wrong=set(range(30)), declined={30})
+    after = _run(wrong=set(range(20)), declined={30, 31})
+    assert at_least_as_good(compare(before, after))
+
+
+def test_runs_over_different_questions_are_not_compared() -> None:
+    with pytest.raises(ValueError, match="same questions"):
+        compare(_run(), _run()[:-1])
