@@ -8,17 +8,21 @@ TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
 .PHONY: run test test-fast lint browser bench clean train-reader test-training
 
-# pip's own output goes to a log, shown only when it fails: an editable install ends with a
-# setuptools notice about "folders with the same name as your package" that reads like an
-# error and is not one.
+# A venv with the package and one of its extras: $(call install,VENV,EXTRA). pip's own output
+# goes to a log, shown only when it fails: an editable install ends with a setuptools notice
+# about "folders with the same name as your package" that reads like an error and is not one.
+# pip is upgraded first: a new venv's pip 23.2 cannot resolve this stack (docs/offline.md).
+define install
+	python3 -m venv $(1)
+	@$(1)/bin/python -m pip install -U pip > $(1)/install.log 2>&1 || { cat $(1)/install.log; exit 1; }
+	@$(1)/bin/python -m pip install -e '.[$(2)]' >> $(1)/install.log 2>&1 || { cat $(1)/install.log; exit 1; }
+	@echo "installed: $$($(1)/bin/python -m pip list 2>/dev/null | tail -n +3 | wc -l) packages"
+	touch $(1)/.installed
+endef
+
 $(STAMP): pyproject.toml
 	@echo "installing qa-over-sources and its packages into $(VENV) (about a minute, once; log: $(VENV)/install.log)"
-	python3 -m venv $(VENV)
-	@# a new venv's pip 23.2 cannot resolve this stack (docs/offline.md)
-	@$(PY) -m pip install -U pip > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
-	@$(PY) -m pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
-	@echo "installed: $$($(PY) -m pip list 2>/dev/null | tail -n +3 | wc -l) packages"
-	touch $(STAMP)
+	$(call install,$(VENV),dev)
 
 run: $(STAMP)
 	$(VENV)/bin/qa chat
@@ -52,10 +56,7 @@ bench: $(STAMP) browser
 # The reader's training environment is separate: torch never enters the default install.
 $(TRAIN_STAMP): pyproject.toml
 	@echo "installing qa-over-sources with its training packages (torch CPU) into $(TRAIN_VENV) (once; log: $(TRAIN_VENV)/install.log)"
-	python3 -m venv $(TRAIN_VENV)
-	@$(TRAIN_VENV)/bin/python -m pip install -U pip > $(TRAIN_VENV)/install.log 2>&1 || { cat $(TRAIN_VENV)/install.log; exit 1; }
-	@$(TRAIN_VENV)/bin/python -m pip install -e '.[train]' >> $(TRAIN_VENV)/install.log 2>&1 || { cat $(TRAIN_VENV)/install.log; exit 1; }
-	touch $(TRAIN_STAMP)
+	$(call install,$(TRAIN_VENV),train)
 
 # Train the reader on groups of lines for at most TRAIN_HOURS (resuming from the run's state in
 # the user's cache, $$XDG_CACHE_HOME/qa/train/reader, or from the shipped model on a machine
