@@ -99,6 +99,19 @@ def test_a_group_decision_shares_one_no_answer_score_across_the_lines() -> None:
     assert decided[0].margin > decided[1].margin  # 8 against 4, whatever each [CLS] said
 
 
+def test_a_group_decision_keeps_each_lines_own_no_answer_for_citing() -> None:
+    """Whether a line states the answer is judged against that line's own [CLS]: the second
+    line's span scores 5, above the group's "no answer" (about 4.6) but below its own 6."""
+    windows = [_window(4), _window(4)]
+    starts = [_logits(-3.0, 5, 4.0), _logits(3.0, 6, 2.5)]
+    ends = [_logits(-3.0, 5, 4.0), _logits(3.0, 6, 2.5)]
+    spans = [best_span(w, s, e) for w, s, e in zip(windows, starts, ends, strict=True)]
+    first, second = decide(spans, windows, starts, ends)
+    assert first is not None and second is not None
+    assert first.line_margin == 8.0 - (-6.0)
+    assert second.line_margin == 5.0 - 6.0 < 0 < second.margin
+
+
 def test_group_probabilities_of_the_spans_and_no_answer_stay_below_one() -> None:
     windows = [_window(4)]
     starts, ends = [_logits(0.0, 5, 6.0)], [_logits(0.0, 5, 6.0)]

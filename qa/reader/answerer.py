@@ -5,8 +5,13 @@ For each line the reader gives its best span and a margin: how much it prefers t
 "the answer is not in this line". The line to answer from is the one with the best margin,
 nudged by retrieval's order (`rank_weight`); the answer is abstained from when even that
 margin is below `answer_threshold`; further lines are cited when the reader finds the same
-answer in them with a margin of at least `cite_threshold`. All of these numbers come from the
-shipped calibration (fitted on SQuAD 2.0 dev articles, never on the gold questions).
+answer in them and prefers it to "not in this line" by at least `cite_threshold`. For a
+group-trained reader the answer's margin is over "none of the lines read" (`decode.decide`),
+but a further citation is judged against that line's own "not here": whether a line states
+the answer is a question about the line, and a line that states it in other words
+("destroyed" for "shot down") should not have to outscore the whole group to be cited. All of
+these numbers come from the shipped calibration (fitted on SQuAD 2.0 dev articles, never on
+the gold questions).
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ class ReadLine:
     @property
     def margin(self) -> float:
         return self.span.margin if self.span else -math.inf
+
+    @property
+    def line_margin(self) -> float:
+        return self.span.line_margin if self.span else -math.inf
 
     @property
     def log_prob(self) -> float:
@@ -126,7 +135,7 @@ class ReaderAnswerer:
         cited = [best] + [
             x
             for x in ranked[1:]
-            if x.margin >= cite_threshold and same_answer(x.answer, best.answer)
+            if x.line_margin >= cite_threshold and same_answer(x.answer, best.answer)
         ]
         return Reading(
             answer=best.answer,

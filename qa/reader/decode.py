@@ -22,11 +22,19 @@ class Span:
     score: float  # start + end logit of the span
     null: float  # start + end logit of "no answer" (the window's or the group's, see `decide`)
     log_prob: float = 0.0  # log-probability of this span among every option read with it
+    line_null: float | None = None  # the window's own `[CLS]` once `decide` replaced `null`
 
     @property
     def margin(self) -> float:
         """How much the model prefers this span to saying the answer is not there."""
         return self.score - self.null
+
+    @property
+    def line_margin(self) -> float:
+        """How much the model prefers this span to "not in this line" (its own window's
+        `[CLS]`), even when `margin` is against "none of the lines read": whether a line states
+        an answer is a question about that line, not about the group."""
+        return self.score - (self.null if self.line_null is None else self.line_null)
 
 
 def best_span(window: Window, start_logits: np.ndarray, end_logits: np.ndarray) -> Span | None:
@@ -86,7 +94,10 @@ def decide(
     )
     log_z = _logsumexp(tokens_s.astype(np.float64)) + _logsumexp(tokens_e.astype(np.float64))
     null = float(null_s + null_e)
-    return [None if s is None else replace(s, null=null, log_prob=s.score - log_z) for s in spans]
+    return [
+        None if s is None else replace(s, null=null, log_prob=s.score - log_z, line_null=s.null)
+        for s in spans
+    ]
 
 
 def token_span(window: Window, start: int, end: int) -> tuple[int, int] | None:
