@@ -239,3 +239,39 @@ def test_the_exported_model_answers_in_onnxruntime(trained: tuple[Path, Path]) -
     spans = model.read(model.question("When was the harbour built?"), [Passage(line)])
     assert spans[0] is not None
     assert 0 <= spans[0].start < spans[0].end <= len(line)
+
+
+def test_a_line_repeating_the_answer_away_from_squads_own_is_not_taught_alone() -> None:
+    """Each window is also taught alone ("not in this line" against its own [CLS]), except
+    where its line says the answer's words but is not where SQuAD's answer stands: there
+    the words may be about something else."""
+    from qa.reader.features import Featurizer, load_tokenizer
+    from training.groups import Article, Group
+    from training.model import base_model_dir
+    from training.train import collate
+
+    lines = (
+        "The bridge opened in 1998.",
+        "The club won the league in 1998.",
+        "The museum has forty rooms.",
+    )
+    group = Group(0, "When did the club win the league?", (0, 1, 2), ((0, 21, 25), (1, 27, 31)), 1)
+    featurizer = Featurizer(load_tokenizer(str(base_model_dir() / "tokenizer.json")))
+    batch = collate(featurizer, [Article(lines)], [group], [0])
+    assert batch["alone"].tolist() == [False, True, True]
+
+
+def test_a_window_taught_alone_learns_not_in_this_line_where_its_line_lacks_the_answer() -> None:
+    import torch
+
+    from training.train import line_loss
+
+    allowed = torch.tensor([[False, True, True, False]])
+    no_answer = torch.zeros((1, 4), dtype=torch.bool)
+    says_not_here = torch.tensor([[9.0, 0.0, 0.0, 0.0]])
+    points_inside = torch.tensor([[0.0, 9.0, 0.0, 0.0]])
+    alone = torch.tensor([True])
+    assert line_loss(says_not_here, allowed, no_answer, alone) < 0.01
+    assert line_loss(points_inside, allowed, no_answer, alone) > 8.0
+    answer = torch.tensor([[False, True, False, False]])
+    assert line_loss(points_inside, allowed, answer, alone) < 0.01

@@ -51,12 +51,15 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 class Group:
     """One question and the lines it is read with. `lines` index `Article.lines`; `answers`
     holds (position in `lines`, char start, char end) of every answer occurrence in them:
-    empty when nothing in the group answers."""
+    empty when nothing in the group answers. `holder` is the position of the line SQuAD's own
+    answer stands in (-1: none): the answer's words said again in another line may be about
+    something else ("1998" in a line about another event of that year)."""
 
     article: int
     question: str
     lines: tuple[int, ...]
     answers: tuple[tuple[int, int, int], ...]
+    holder: int = -1
 
 
 @dataclass(frozen=True)
@@ -154,4 +157,6 @@ def _group(
     answers = {(chosen.index(holder), a_start - offset, a_end - offset)}
     for k, i in enumerate(chosen):  # the same answer said again in another line of the group
         answers.update((k, s, e) for s, e in occurrences(lines[i], text))
-    return Group(article, qa["question"], tuple(chosen), tuple(sorted(answers)))
+    return Group(
+        article, qa["question"], tuple(chosen), tuple(sorted(answers)), chosen.index(holder)
+    )

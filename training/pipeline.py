@@ -80,7 +80,9 @@ default.
 - objective: {meta["objective"]}: the start (and end) scores of every token of every line of
   a group and one "no answer" option share one softmax (Clark and Gardner, ACL 2018), so
   scores are comparable across lines and "none of these lines" is learnt; the decision at
-  inference is the same (`qa/reader/decode.py`, `decide`).
+  inference is the same (`qa/reader/decode.py`, `decide`). Each window is also taught alone
+  against its own `[CLS]` ("not in this line"), which decides whether a further line that
+  states the answer is cited.
 - data: SQuAD 1.1 train (Rajpurkar et al. 2016, CC BY-SA 4.0), every question as a group of
   {meta["group_lines"]} lines of its article ranked by the product's keyword retrieval (BM25 on
   `index.text.terms`), the answer's line put in when retrieval missed it; {meta["groups"]} groups,

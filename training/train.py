@@ -7,6 +7,15 @@ the model learns to say that none of the lines answers. The "no answer" score of
 the mean, in probability, of its windows' `[CLS]` scores: it does not grow with the number of
 lines read. `qa.reader.decode.decide` makes the same decision at inference.
 
+Beside it, each window is also taught alone, as the first reader was: its own softmax over its
+line's tokens and its own `[CLS]` for "not in this line" (`line_loss`). The group softmax
+rewards putting the answer's probability on any one line that states it, so a second line
+that says it in other words ("88 were destroyed" beside "another 88 were shot down") ends far
+below "no answer" and could not be cited; the window's own margin answers "does this line
+state it?", which is what citing a further line and checking an LLM's citation ask. A window
+whose line repeats the answer's words but is not where SQuAD's answer stands is left out of
+that loss: the words may be about something else.
+
 The run's state (groups, checkpoints, log) lives in the user's cache directory
 (`$XDG_CACHE_HOME/qa/train/reader`, or `QA_TRAIN_DIR`), outside the work tree, so a run
 outlives a checkout and resumes by itself. With no checkpoint, training starts from the
@@ -41,6 +50,8 @@ from training.warmstart import load_shipped
 
 MASKED = -1e4  # finite: a fully masked row must still give a finite loss
 GROUPS_FILE = "groups.pkl"
+GROUPS_VERSION = 2  # groups record the line holding SQuAD's own answer (`Group.holder`)
+LINE_WEIGHT = 1.0  # the per-window loss beside the group loss: equal weight, not tuned
 CHECKPOINT_FILE = "checkpoint.pt"
 BASE = "all-MiniLM-L6-v2"
 
@@ -65,9 +76,11 @@ def load_groups(args: argparse.Namespace, run: Path) -> tuple[list[Article], lis
         try:
             with cache.open("rb") as f:
                 kept = pickle.load(f)
-            if kept["squad"] == str(args.squad) and kept["seed"] == args.seed:
+            same = kept["squad"] == str(args.squad) and kept["seed"] == args.seed
+            if same and kept.get("version") == GROUPS_VERSION:
                 return kept["articles"], kept["groups"]
-            log(run, f"{cache} was made from other data: building the groups again")
+            why = "other data" if not same else "an earlier recipe"
+            log(run, f"{cache} was made from {why}: building the groups again")
         except Exception as err:  # any unreadable pickle: rebuild, never a traceback
             log(run, f"{cache} is damaged ({type(err).__name__}): building the groups again")
     started = time.time()
@@ -77,6 +90,7 @@ def load_groups(args: argparse.Namespace, run: Path) -> tuple[list[Article], lis
         state = {
             "squad": str(args.squad),
             "seed": args.seed,
+            "version": GROUPS_VERSION,
             "articles": articles,
             "groups": groups,
         }
@@ -109,31 +123,34 @@ def plan_batches(
 
 def group_windows(
     featurizer: Featurizer, articles: list[Article], group: Group
-) -> list[tuple[Window, list[tuple[int, int]]]]:
+) -> list[tuple[Window, list[tuple[int, int]], bool]]:
     """The group's windows as the product makes them, each with the token positions
-    (start, end) of the answers inside it."""
+    (start, end) of the answers inside it, and whether it is taught alone (`line_loss`):
+    not when its line repeats the answer's words without holding SQuAD's own answer."""
     lines = articles[group.article].lines
     question = featurizer.question(group.question)
     out = []
     for k, i in enumerate(group.lines):
         before = lines[i - 1] if i > 0 else ""
         after = lines[i + 1] if i + 1 < len(lines) else ""
+        said = [(s, e) for kk, s, e in group.answers if kk == k]
+        alone = not said or k == group.holder
         for window in featurizer.windows(question, lines[i], before, after):
-            spans = [token_span(window, s, e) for kk, s, e in group.answers if kk == k]
-            out.append((window, [x for x in spans if x is not None]))
+            spans = [token_span(window, s, e) for s, e in said]
+            out.append((window, [x for x in spans if x is not None], alone))
     return out
 
 
 def collate(
     featurizer: Featurizer, articles: list[Article], groups: list[Group], idx: list[int]
 ) -> dict[str, torch.Tensor]:
-    rows: list[tuple[Window, list[tuple[int, int]]]] = []
+    rows: list[tuple[Window, list[tuple[int, int]], bool]] = []
     owner: list[int] = []
     for g, i in enumerate(idx):
         for row in group_windows(featurizer, articles, groups[i]):
             rows.append(row)
             owner.append(g)
-    width = max(len(w.input_ids) for w, _ in rows)
+    width = max(len(w.input_ids) for w, _, _ in rows)
     n = len(rows)
     ids = torch.zeros((n, width), dtype=torch.long)
     types = torch.zeros_like(ids)
@@ -141,7 +158,7 @@ def collate(
     allowed = torch.zeros((n, width), dtype=torch.bool)
     start_t = torch.zeros((n, width), dtype=torch.bool)
     end_t = torch.zeros((n, width), dtype=torch.bool)
-    for r, (w, spans) in enumerate(rows):
+    for r, (w, spans, _) in enumerate(rows):
         k = len(w.input_ids)
         ids[r, :k] = torch.tensor(w.input_ids)
         types[r, :k] = torch.tensor(w.token_type_ids)
@@ -168,6 +185,7 @@ def collate(
         "end_target": end_t,
         "windows": windows,
         "no_answer": ~answered,
+        "alone": torch.tensor([alone for _, _, alone in rows], dtype=torch.bool),
     }
 
 
@@ -191,9 +209,25 @@ def _nll(log_probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return -torch.logsumexp(log_probs.masked_fill(~targets, -math.inf), dim=1)
 
 
+def line_loss(
+    logits: torch.Tensor, allowed: torch.Tensor, target: torch.Tensor, alone: torch.Tensor
+) -> torch.Tensor:
+    """Each window taught alone: one softmax over its `[CLS]` and its line's tokens, the
+    answer's tokens right where it holds them and `[CLS]` ("not in this line") elsewhere;
+    the mean over the windows taught alone."""
+    scores = logits.masked_fill(~allowed, MASKED)
+    scores[:, 0] = logits[:, 0]
+    targets = target.clone()
+    targets[:, 0] = ~target.any(dim=1)
+    nll = _nll(torch.log_softmax(scores, dim=1), targets)
+    return nll[alone].mean() if bool(alone.any()) else nll.sum() * 0.0
+
+
 def group_loss(
     model: SpanReader, batch: dict[str, torch.Tensor], bf16: bool = False
 ) -> torch.Tensor:
+    """The group loss (shared normalisation) plus `LINE_WEIGHT` times the per-window loss,
+    each the mean of its start and end terms."""
     # bf16 autocast: the weights and the optimiser stay float32, only the matrix products run
     # in bfloat16 (about a fifth faster on CPUs with AMX-BF16, as these have).
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -204,7 +238,9 @@ def group_loss(
         log_probs = group_log_probs(logits.float(), batch["allowed"], windows)
         padded = torch.cat([target, target.new_zeros((1, target.shape[1]))])
         targets = torch.cat([batch["no_answer"][:, None], padded[windows].reshape(groups, -1)], 1)
-        losses.append(_nll(log_probs, targets).mean())
+        group = _nll(log_probs, targets).mean()
+        alone = line_loss(logits.float(), batch["allowed"], target, batch["alone"])
+        losses.append(group + LINE_WEIGHT * alone)
     return (losses[0] + losses[1]) / 2
 
 
@@ -343,7 +379,7 @@ def train(args: argparse.Namespace) -> Path:
     torch.save(model.state_dict(), weights)
     hours = hours_before + (time.time() - started) / 3600
     meta = {
-        "objective": "shared normalisation over groups of lines",
+        "objective": "shared normalisation over groups of lines, and each window alone",
         "steps": step,
         "total_steps": total,
         "batch": args.batch,
