@@ -9,7 +9,7 @@ answer in them and prefers it to "not in this line" by at least `cite_threshold`
 group-trained reader the answer's margin is over "none of the lines read" (`decode.decide`),
 but a further citation is judged against that line's own "not here": whether a line states
 the answer is a question about the line, and a line that states it in other words
-("destroyed" for "shot down") should not have to outscore the whole group to be cited. All of
+("was finished" for "opened") should not have to outscore the whole group to be cited. All of
 these numbers come from the shipped calibration (fitted on SQuAD 2.0 dev articles, never on
 the gold questions).
 """
