@@ -19,7 +19,16 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evals.runner import QuestionResult, confidence_auroc, reliability
+from evals.runner import (
+    QuestionResult,
+    abstention_accuracy,
+    answer_f1,
+    citation_precision,
+    citation_recall,
+    confidence_auroc,
+    false_abstention_rate,
+    reliability,
+)
 
 # How many standard errors a candidate may trail on a measure before it counts as worse: the
 # same two the reader's calibration asks of a rank weight's gain (`training.calibrate`).
@@ -27,44 +36,17 @@ WORSE_SE = 2.0
 HEADLINE = "answer_f1"
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
-
-
-def _answerable(rs: list[QuestionResult]) -> list[QuestionResult]:
-    return [r for r in rs if r.gold["answerable"]]
-
-
-def _answered(rs: list[QuestionResult]) -> list[QuestionResult]:
-    return [r for r in rs if not r.abstained]
-
-
-def _citation_precision(rs: list[QuestionResult]) -> float:
-    answered = _answered(rs)
-    total = sum(r.cited_total for r in answered)
-    return sum(r.cited_gold for r in answered) / total if total else 0.0
-
-
-# Each judged measure: how it is computed from one run's results, and whether higher is better.
-# The same definitions as `evals.runner.aggregate` (which also reports what is not judged:
-# latency, retrieval recall, the calibration error by chance).
+# Each judged measure (as `evals.runner.aggregate` reports it) and whether higher is better.
+# Not judged: latency (a machine's noise), retrieval recall (the reader does not change it),
+# the calibration error by chance (a reference, not a result).
 MEASURES: dict[str, tuple[Callable[[list[QuestionResult]], float], bool]] = {
-    "answer_f1": (lambda rs: _mean([r.f1 for r in _answerable(rs)]), True),
-    "citation_precision": (_citation_precision, True),
-    "citation_recall": (
-        lambda rs: _mean([1.0 if r.cited_gold > 0 else 0.0 for r in _answerable(rs)]),
-        True,
-    ),
-    "abstention_accuracy": (
-        lambda rs: _mean([1.0 if r.abstained else 0.0 for r in rs if not r.gold["answerable"]]),
-        True,
-    ),
-    "false_abstention_rate": (
-        lambda rs: _mean([1.0 if r.abstained else 0.0 for r in _answerable(rs)]),
-        False,
-    ),
-    "confidence_auroc": (lambda rs: confidence_auroc(_answered(rs)), True),
-    "confidence_ece": (lambda rs: reliability(_answered(rs))[0], False),
+    "answer_f1": (answer_f1, True),
+    "citation_precision": (citation_precision, True),
+    "citation_recall": (citation_recall, True),
+    "abstention_accuracy": (abstention_accuracy, True),
+    "false_abstention_rate": (false_abstention_rate, False),
+    "confidence_auroc": (lambda rs: confidence_auroc([r for r in rs if not r.abstained]), True),
+    "confidence_ece": (lambda rs: reliability([r for r in rs if not r.abstained])[0], False),
 }
 
 

@@ -139,14 +139,47 @@ def answered_by(results: list[QuestionResult]) -> dict[str, int]:
     return dict(Counter(r.mode for r in results))
 
 
-def aggregate(results: list[QuestionResult]) -> dict[str, float]:
-    answerable = [r for r in results if r.gold["answerable"]]
-    unanswerable = [r for r in results if not r.gold["answerable"]]
-    answered = [r for r in results if not r.abstained]
-    cited_total = sum(r.cited_total for r in answered)
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
-    def mean(values: list[float]) -> float:
-        return sum(values) / len(values) if values else 0.0
+
+def _answerable(results: list[QuestionResult]) -> list[QuestionResult]:
+    return [r for r in results if r.gold["answerable"]]
+
+
+def _answered(results: list[QuestionResult]) -> list[QuestionResult]:
+    return [r for r in results if not r.abstained]
+
+
+def answer_f1(results: list[QuestionResult]) -> float:
+    return _mean([r.f1 for r in _answerable(results)])
+
+
+def citation_precision(results: list[QuestionResult]) -> float:
+    """Of the lines cited by answers given, the share that are gold lines."""
+    answered = _answered(results)
+    total = sum(r.cited_total for r in answered)
+    return sum(r.cited_gold for r in answered) / total if total else 0.0
+
+
+def citation_recall(results: list[QuestionResult]) -> float:
+    """The share of answerable questions whose answer cites at least one gold line."""
+    return _mean([1.0 if r.cited_gold > 0 else 0.0 for r in _answerable(results)])
+
+
+def abstention_accuracy(results: list[QuestionResult]) -> float:
+    unanswerable = [r for r in results if not r.gold["answerable"]]
+    return _mean([1.0 if r.abstained else 0.0 for r in unanswerable])
+
+
+def false_abstention_rate(results: list[QuestionResult]) -> float:
+    return _mean([1.0 if r.abstained else 0.0 for r in _answerable(results)])
+
+
+def aggregate(results: list[QuestionResult]) -> dict[str, float]:
+    answerable = _answerable(results)
+    answered = _answered(results)
+    mean = _mean
 
     def recall_at(k: int) -> float:
         hits = []
@@ -161,13 +194,11 @@ def aggregate(results: list[QuestionResult]) -> dict[str, float]:
     latencies = [r.latency_ms for r in results]
     return {
         "answer_em": mean([r.em for r in answerable]),
-        "answer_f1": mean([r.f1 for r in answerable]),
-        "citation_precision": (
-            sum(r.cited_gold for r in answered) / cited_total if cited_total else 0.0
-        ),
-        "citation_recall": mean([1.0 if r.cited_gold > 0 else 0.0 for r in answerable]),
-        "abstention_accuracy": mean([1.0 if r.abstained else 0.0 for r in unanswerable]),
-        "false_abstention_rate": mean([1.0 if r.abstained else 0.0 for r in answerable]),
+        "answer_f1": answer_f1(results),
+        "citation_precision": citation_precision(results),
+        "citation_recall": citation_recall(results),
+        "abstention_accuracy": abstention_accuracy(results),
+        "false_abstention_rate": false_abstention_rate(results),
         "retrieval_recall_at_1": recall_at(1),
         "retrieval_recall_at_5": recall_at(5),
         "confidence_auroc": confidence_auroc(answered),
