@@ -23,6 +23,7 @@ from evals.runner import (
     QuestionResult,
     abstention_accuracy,
     answer_f1,
+    answers_given,
     citation_precision,
     citation_recall,
     confidence_auroc,
@@ -45,8 +46,8 @@ MEASURES: dict[str, tuple[Callable[[list[QuestionResult]], float], bool]] = {
     "citation_recall": (citation_recall, True),
     "abstention_accuracy": (abstention_accuracy, True),
     "false_abstention_rate": (false_abstention_rate, False),
-    "confidence_auroc": (lambda rs: confidence_auroc([r for r in rs if not r.abstained]), True),
-    "confidence_ece": (lambda rs: reliability([r for r in rs if not r.abstained])[0], False),
+    "confidence_auroc": (lambda rs: confidence_auroc(answers_given(rs)), True),
+    "confidence_ece": (lambda rs: reliability(answers_given(rs))[0], False),
 }
 
 

@@ -147,7 +147,8 @@ def _answerable(results: list[QuestionResult]) -> list[QuestionResult]:
     return [r for r in results if r.gold["answerable"]]
 
 
-def _answered(results: list[QuestionResult]) -> list[QuestionResult]:
+def answers_given(results: list[QuestionResult]) -> list[QuestionResult]:
+    """The questions answered, not abstained from: what confidence is scored on."""
     return [r for r in results if not r.abstained]
 
 
@@ -157,7 +158,7 @@ def answer_f1(results: list[QuestionResult]) -> float:
 
 def citation_precision(results: list[QuestionResult]) -> float:
     """Of the lines cited by answers given, the share that are gold lines."""
-    answered = _answered(results)
+    answered = answers_given(results)
     total = sum(r.cited_total for r in answered)
     return sum(r.cited_gold for r in answered) / total if total else 0.0
 
@@ -178,8 +179,7 @@ def false_abstention_rate(results: list[QuestionResult]) -> float:
 
 def aggregate(results: list[QuestionResult]) -> dict[str, float]:
     answerable = _answerable(results)
-    answered = _answered(results)
-    mean = _mean
+    answered = answers_given(results)
 
     def recall_at(k: int) -> float:
         hits = []
@@ -189,11 +189,11 @@ def aggregate(results: list[QuestionResult]) -> dict[str, float]:
             }
             found = any(place in gold for hit in r.retrieved[:k] for place in hit)
             hits.append(1.0 if found else 0.0)
-        return mean(hits)
+        return _mean(hits)
 
     latencies = [r.latency_ms for r in results]
     return {
-        "answer_em": mean([r.em for r in answerable]),
+        "answer_em": _mean([r.em for r in answerable]),
         "answer_f1": answer_f1(results),
         "citation_precision": citation_precision(results),
         "citation_recall": citation_recall(results),
