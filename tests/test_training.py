@@ -275,3 +275,36 @@ def test_a_window_taught_alone_learns_not_in_this_line_where_its_line_lacks_the_
     assert line_loss(points_inside, allowed, no_answer, alone) > 8.0
     answer = torch.tensor([[False, True, False, False]])
     assert line_loss(points_inside, allowed, answer, alone) < 0.01
+
+
+def test_reading_windows_in_passes_of_similar_length_gives_the_same_loss() -> None:
+    """Windows are read in passes cut to their own longest window (a quarter of a padded
+    batch is padding); the loss must be what one pass over the padded batch gives."""
+    import torch
+
+    from qa.reader.features import Featurizer, load_tokenizer
+    from training.groups import Article, Group
+    from training.model import SpanReader, base_model_dir
+    from training.train import collate, forward_by_width, group_loss
+
+    lines = (
+        "The bridge opened in 1998.",
+        "The club, founded by miners from the valley towns after a long strike, won the "
+        "league in 1998 and again, with a team of mostly local players, in 2004.",
+        "The museum has forty rooms.",
+    )
+    groups = [
+        Group(0, "When did the club win the league?", (0, 1, 2), ((1, 89, 93),), 1),
+        Group(0, "How many rooms has the museum?", (2, 0), ((2, 15, 20),), 2),
+    ]
+    featurizer = Featurizer(load_tokenizer(str(base_model_dir() / "tokenizer.json")))
+    batch = collate(featurizer, [Article(lines)], groups, [0, 1])
+    model = SpanReader.from_base().eval()
+    with torch.no_grad():
+        whole = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        passes = forward_by_width(model, batch, rows_per_pass=2)
+        for one, split in zip(whole, passes, strict=True):
+            assert torch.allclose(one[batch["allowed"]], split[batch["allowed"]], atol=1e-4)
+            assert torch.allclose(one[:, 0], split[:, 0], atol=1e-4)
+        one_pass = float(group_loss(model, batch, rows_per_pass=len(batch["input_ids"])))
+        assert abs(float(group_loss(model, batch, rows_per_pass=1)) - one_pass) < 1e-4

@@ -52,6 +52,7 @@ MASKED = -1e4  # finite: a fully masked row must still give a finite loss
 GROUPS_FILE = "groups.pkl"
 GROUPS_VERSION = 2  # groups record the line holding SQuAD's own answer (`Group.holder`)
 LINE_WEIGHT = 1.0  # the per-window loss beside the group loss: equal weight, not tuned
+ROWS_PER_PASS = 8  # windows read in one pass of the encoder (`forward_by_width`)
 CHECKPOINT_FILE = "checkpoint.pt"
 BASE = "all-MiniLM-L6-v2"
 
@@ -223,15 +224,41 @@ def line_loss(
     return nll[alone].mean() if bool(alone.any()) else nll.sum() * 0.0
 
 
+def forward_by_width(
+    model: SpanReader, batch: dict[str, torch.Tensor], rows_per_pass: int = ROWS_PER_PASS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The start and end logits of every window, (windows, width), read in passes of windows
+    of similar length, each cut to its own longest window. A batch padded to its longest
+    window spends about a quarter of its tokens on padding (SQuAD's lines vary in length);
+    the logits are the same, as padding is masked out of attention. Positions past a
+    window's end are `MASKED` (the losses mask them anyway)."""
+    ids, mask, types = batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
+    lengths = mask.sum(1)
+    order = torch.argsort(lengths)
+    starts, ends, placed = [], [], []
+    for at in range(0, len(order), rows_per_pass):
+        rows = order[at : at + rows_per_pass]
+        width = int(lengths[rows].max())
+        s, e = model(ids[rows, :width], mask[rows, :width], types[rows, :width])
+        starts.append(torch.nn.functional.pad(s.float(), (0, ids.shape[1] - width), value=MASKED))
+        ends.append(torch.nn.functional.pad(e.float(), (0, ids.shape[1] - width), value=MASKED))
+        placed.append(rows)
+    back = torch.argsort(torch.cat(placed))
+    return torch.cat(starts)[back], torch.cat(ends)[back]
+
+
 def group_loss(
-    model: SpanReader, batch: dict[str, torch.Tensor], bf16: bool = False
+    model: SpanReader,
+    batch: dict[str, torch.Tensor],
+    bf16: bool = False,
+    rows_per_pass: int = ROWS_PER_PASS,
 ) -> torch.Tensor:
     """The group loss (shared normalisation) plus `LINE_WEIGHT` times the per-window loss,
     each the mean of its start and end terms."""
     # bf16 autocast: the weights and the optimiser stay float32, only the matrix products run
     # in bfloat16 (about a fifth faster on CPUs with AMX-BF16, as these have).
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        start, end = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        start, end = forward_by_width(model, batch, rows_per_pass)
     windows, groups = batch["windows"], batch["windows"].shape[0]
     losses = []
     for logits, target in ((start, batch["start_target"]), (end, batch["end_target"])):
