@@ -22,7 +22,7 @@ from index.text import terms
 from qa.answerers import AnswerUnavailable
 from qa.citing import cite
 from qa.conversation import recent_turns
-from qa.reader import normalise
+from qa.reader import about, normalise
 from qa.retrieval import LineHit
 from qa.settings import Settings
 from qa.types import NO_ANSWER, Answer, Turn
@@ -134,7 +134,7 @@ def supports(line_text: str, question: str, answer: str) -> bool:
     wanted = set(terms(question))
     present = set(terms(line_text))
     if answer:
-        return _states(line_text, answer, present) and (not wanted or bool(wanted & present))
+        return _states(line_text, answer, present) and about(question, line_text)
     if not wanted:
         return False
     return len(wanted & present) / len(wanted) >= _SUPPORT_OVERLAP

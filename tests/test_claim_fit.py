@@ -8,7 +8,14 @@ from __future__ import annotations
 import random
 
 from qa.reader import Support, occurrences
-from training.calibrate import CLAIM_KEEP, CLAIM_MARGIN, Cited, fit_claim_lift, wrong_claims
+from training.calibrate import (
+    CLAIM_KEEP,
+    CLAIM_MARGIN,
+    Cited,
+    fit_cite_threshold,
+    fit_claim_lift,
+    wrong_claims,
+)
 
 
 def kept(claims: list[Support], lift: float | None) -> int:
@@ -39,6 +46,14 @@ def test_no_lift_is_fitted_when_the_margin_alone_keeps_enough() -> None:
 def test_with_too_few_lifts_the_lowest_is_taken() -> None:
     claims = [Support(margin=-1.0, lift=3.0), Support(margin=-2.0, lift=None)]
     assert fit_claim_lift(claims) == 3.0
+
+
+def test_the_cite_threshold_is_the_margin_most_lines_holding_the_answer_reach() -> None:
+    claims = [Support(margin=float(m), lift=None) for m in range(-19, 1)]  # -19 .. 0
+    threshold = fit_cite_threshold(claims)
+    assert threshold == -18.0  # 19 of the 20 right lines reach it
+    assert sum(c.margin is not None and c.margin >= threshold for c in claims) >= CLAIM_KEEP * 20
+    assert fit_cite_threshold([Support(margin=None)]) == 0.0
 
 
 BRIDGE = [

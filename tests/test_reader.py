@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from qa import Assistant, QAError
-from qa.reader import normalise
+from qa.reader import normalise, states
 from qa.reader.model import CALIBRATION_FILE, CARD_FILE, MODEL_DIR, MODEL_FILE, TOKENIZER_FILE
 from support.cli import qa_env, run_qa
 from tests.conftest import SEEDS
@@ -95,6 +95,29 @@ def test_a_line_that_repeats_the_answers_words_about_something_else_is_not_cited
     reply = Assistant(corpus=corpus, data_dir=tmp_path / "data").ask(question)
     assert reply.answer == answer
     assert [c.label for c in reply.citations] == [f"town.txt:{line}"]
+
+
+def test_a_further_line_must_be_about_the_question_however_low_the_cite_threshold(
+    tmp_path: Path,
+) -> None:
+    """The bridge's line states "1998" and the reader is told to cite any line that does;
+    it shares no word with the question about the club, so it is still not cited."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "town.txt").write_text(TOWN)
+    eager = Assistant(corpus=corpus, data_dir=tmp_path / "data", cite_threshold=-1e6)
+    reply = eager.ask("When did the football club win the league?")
+    assert reply.answer == "1998"
+    assert [c.label for c in reply.citations] == ["town.txt:2"]
+
+
+def test_a_line_naming_part_of_a_long_answer_does_not_state_it() -> None:
+    assert states("Another 88 were shot down.", "88")
+    assert states("Talks were held in Istanbul, Türkiye.", "istanbul, Türkiye")
+    assert not states(
+        "The mayor, Helena Strand, was elected in March 2021.",
+        "Mayor Helena Strand opened the festival at the harbour master's office",
+    )
 
 
 def test_an_answer_carries_the_readers_confidence(assistant: Assistant) -> None:

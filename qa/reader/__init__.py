@@ -7,9 +7,11 @@ from qa.reader.answerer import (
     Reading,
     ReadLine,
     Support,
+    about,
     normalise,
     occurrences,
     same_answer,
+    states,
 )
 from qa.reader.model import Passage, ReaderModel, ReaderModelError
 
@@ -21,8 +23,10 @@ __all__ = [
     "ReaderModel",
     "ReaderModelError",
     "Reading",
+    "about",
     "normalise",
     "occurrences",
     "same_answer",
+    "states",
     "Support",
 ]

@@ -5,7 +5,9 @@ For each line the reader gives its best span and a margin: how much it prefers t
 "the answer is not in this line". The line to answer from is the one with the best margin,
 nudged by retrieval's order (`rank_weight`); the answer is abstained from when even that
 margin is below `answer_threshold`; further lines are cited when the reader finds the same
-answer in them and prefers it to "not in this line" by at least `cite_threshold`. For a
+answer in them and prefers it to "not in this line" by at least `cite_threshold`, and the line
+states the whole answer and shares a word with the question (a line repeating the answer's
+words about something else is not evidence for it, however the reader scores it). For a
 group-trained reader the answer's margin is over "none of the lines read" (`decode.decide`),
 but a further citation is judged against that line's own "not here": whether a line states
 the answer is a question about the line, and a line that states it in other words
@@ -21,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from index.text import terms
 from qa.reader.decode import Span
 from qa.reader.model import Passage, ReaderModel
 from qa.retrieval import LineHit
@@ -72,6 +75,23 @@ def normalise(text: str) -> str:
     text = text.lower().replace(",", "")
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def about(question: str, line: str) -> bool:
+    """Is the line about the question: does it share one of the question's words? A line
+    that repeats an answer's words but none of the question's ("Anna Berg later wrote a
+    history" for who cut a ribbon) is about something else. A question with no content
+    words leaves it to reading."""
+    wanted = set(terms(question))
+    return not wanted or bool(wanted & set(terms(line)))
+
+
+def states(line: str, answer: str) -> bool:
+    """Does the line state the whole answer, case, punctuation and articles aside? A line
+    that names only part of a long answer ("Helena Strand" of "Helena Strand opened the
+    festival at the harbour master's office") does not support it."""
+    key = normalise(answer)
+    return bool(key) and f" {key} " in f" {normalise(line)} "
 
 
 def same_answer(a: str, b: str) -> bool:
@@ -132,17 +152,27 @@ class ReaderAnswerer:
         cite_threshold = cal.cite_threshold if self.cite_threshold is None else self.cite_threshold
         if best.margin < answer_threshold:
             return Reading(answer="", abstained=True, confidence=confidence, question_cut=asked.cut)
-        cited = [best] + [
-            x
-            for x in ranked[1:]
-            if x.line_margin >= cite_threshold and same_answer(x.answer, best.answer)
-        ]
+        further = [x for x in ranked[1:] if self._supports(question, best, x, cite_threshold)]
+        cited = [best, *further]
         return Reading(
             answer=best.answer,
             abstained=False,
             confidence=confidence,
             cited=cited,
             question_cut=asked.cut,
+        )
+
+    @staticmethod
+    def _supports(question: str, best: ReadLine, other: ReadLine, threshold: float) -> bool:
+        """Is `other` a further line to cite for the answer read in `best`? The reader's span
+        in it names the same answer, the line states the whole answer, it is about the
+        question (as an LLM's citation must be, `qa.llm.supports`), and the reader prefers
+        that span to "not in this line" by `threshold`."""
+        return (
+            other.line_margin >= threshold
+            and same_answer(other.answer, best.answer)
+            and states(other.hit.text, best.answer)
+            and about(question, other.hit.text)
         )
 
 
