@@ -22,7 +22,7 @@ from index.text import terms
 from qa.answerers import AnswerUnavailable
 from qa.citing import cite
 from qa.conversation import recent_turns
-from qa.reader import about, normalise
+from qa.reader import about, normalise, states
 from qa.retrieval import LineHit
 from qa.settings import Settings
 from qa.types import NO_ANSWER, Answer, Turn
@@ -144,11 +144,10 @@ def _states(line_text: str, answer: str, present: set[str]) -> bool:
     """The answer as the line words it ("88"), or a short answer whose every word the line
     has ("88 drones" for "...of the drones... Another 88 were shot down."): models often add
     the noun they count, and that alone must not cost the answer its citations."""
-    key = normalise(answer)
-    if not key:
-        return False
-    if f" {key} " in f" {normalise(line_text)} ":
+    if states(line_text, answer):
         return True
+    if not normalise(answer):
+        return False
     said = terms(answer)
     return 0 < len(said) <= _LOOSE_ANSWER_WORDS and all(t in present for t in said)
 

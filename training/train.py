@@ -235,15 +235,14 @@ def forward_by_width(
     ids, mask, types = batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
     lengths = mask.sum(1)
     order = torch.argsort(lengths)
-    starts, ends, placed = [], [], []
+    starts, ends = [], []
     for at in range(0, len(order), rows_per_pass):
         rows = order[at : at + rows_per_pass]
         width = int(lengths[rows].max())
         s, e = model(ids[rows, :width], mask[rows, :width], types[rows, :width])
         starts.append(torch.nn.functional.pad(s.float(), (0, ids.shape[1] - width), value=MASKED))
         ends.append(torch.nn.functional.pad(e.float(), (0, ids.shape[1] - width), value=MASKED))
-        placed.append(rows)
-    back = torch.argsort(torch.cat(placed))
+    back = torch.argsort(order)  # the passes ran in `order`: this puts each window back
     return torch.cat(starts)[back], torch.cat(ends)[back]
 
 
