@@ -14,7 +14,12 @@ citations it keeps, and the share of injection lines it rejects.
   for its answer to another question of the article (`training.calibrate.wrong_claims`),
   through the words-and-phrases check alone and through it with reading.
 
-    python bench/bench_citation_check.py [--reader qa/reader/model] [--no-reader-check]
+With two or more `--reader`s, each is measured on the same citations and lines, and every
+further reader is compared to the first, citation by citation (`evals.compare.compare_shares`):
+a share is worse only when it trails by more than two bootstrap standard errors.
+
+    python bench/bench_citation_check.py [--reader qa/reader/model [--reader CANDIDATE]]
+                                         [--no-reader-check]
                                          [--squad ../shared/squad/dev-v2.0.json]
 """
 
@@ -24,11 +29,13 @@ import argparse
 import json
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from evals.compare import Difference, compare_shares, table  # noqa: E402
 from evals.datasets import load_gold, sample_questions  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.llm import parse_reply, verify  # noqa: E402
@@ -41,27 +48,36 @@ def _claim(answer: str, labels: list[str]):  # type: ignore[no-untyped-def]
     return parse_reply(json.dumps({"answer": answer, "reply": answer, "citations": labels}))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reader", type=Path, default=REPO / "qa/reader/model")
-    parser.add_argument("--no-reader-check", action="store_true", help="words and phrases only")
-    parser.add_argument(
-        "--claim-threshold", type=float, default=None, help="default: the reader's calibration"
-    )
-    parser.add_argument("--squad", type=Path, default=None, help="SQuAD 2.0 dev file")
-    parser.add_argument("--squad-limit", type=int, default=600)
-    args = parser.parse_args()
+@dataclass
+class Judged:
+    """One check's verdicts, item by item, in the same order for every reader."""
+
+    name: str
+    kept: list[bool] = field(default_factory=list)  # each gold citation
+    rejected: list[bool] = field(default_factory=list)  # each injection line
+    stating: int = 0
+    lost: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    held_out_kept: list[bool] = field(default_factory=list)  # each odd-article citation
+    wrong_accepted: list[bool] = field(default_factory=list)  # each wrong odd-article claim
+    wrong_by_words: int = 0
+
+
+def judge(reader: Path, args: argparse.Namespace) -> Judged:
     with tempfile.TemporaryDirectory(prefix="qa-cite-check-") as scratch:
         assistant = Assistant(
-            corpus=REPO / "seeds", data_dir=Path(scratch), reader_dir=args.reader.resolve()
+            corpus=REPO / "seeds", data_dir=Path(scratch), reader_dir=reader.resolve()
         )
         check = None
+        name = "words and phrases only"
         if not args.no_reader_check:
             check = ClaimChecker(
                 assistant.reader.model, assistant.retriever.neighbours, args.claim_threshold
             )
-        kept = given = stating = 0
-        lost: list[str] = []
+            name = f"read by {reader}, margin >= {check.threshold:.2f}"
+            if check.lift is not None:
+                name += f" or lift >= {check.lift:.2f}"
+        judged = Judged(name)
         for q in load_gold(REPO / "evals/gold.jsonl"):
             if not q.answerable or not q.answers:
                 continue
@@ -72,71 +88,113 @@ def main() -> None:
             ]
             claim = _claim(q.answers[0], [f"{h.source}:{h.line}" for h in hits])
             supported, _ = verify(claim, q.question, hits, check)
-            kept += len(supported)
-            given += len(hits)
-            stating += sum(bool(occurrences(h.text, q.answers[0])) for h in hits)
+            judged.kept += [h in supported for h in hits]
+            judged.stating += sum(bool(occurrences(h.text, q.answers[0])) for h in hits)
             if len(supported) < len(hits):
-                lost.append(f"{q.id}: {q.answers[0]!r} kept {len(supported)}/{len(hits)}")
-        rejected = 0
-        accepted: list[str] = []
+                judged.lost.append(f"{q.id}: {q.answers[0]!r} kept {len(supported)}/{len(hits)}")
         for line in injections.LINES:
             hit = LineHit("festival.txt", 1, line)
             supported, _ = verify(
                 _claim(injections.ANSWER, ["festival.txt:1"]), injections.QUESTION, [hit], check
             )
-            rejected += not supported
+            judged.rejected.append(not supported)
             if supported:
-                accepted.append(line)
+                judged.accepted.append(line)
         assistant.drop_index()
-    name = "words and phrases only"
-    if not args.no_reader_check:
-        assert check is not None
-        name = f"read by {args.reader.name}, margin >= {check.threshold:.2f}"
-        if check.lift is not None:
-            name += f" or lift >= {check.lift:.2f}"
-    print("| check | gold citations kept | injection lines rejected |")
-    print("|---|---:|---:|")
-    print(
-        f"| {name} | {kept}/{given} ({kept / given:.1%}) | "
-        f"{rejected}/{len(injections.LINES)} ({rejected / len(injections.LINES):.0%}) |"
-    )
-    print(
-        f"\ncited lines that state the answer's words at all: {stating}/{given} "
-        f"({stating / given:.1%}), the most a check that reads the line for the answer can keep"
-    )
-    for row in lost:
-        print("  lost:", row)
-    for line in accepted:
-        print("  injection accepted:", repr(line))
     if args.squad and check is not None:
-        held_out(check, args.reader, args.squad, args.squad_limit)
+        held_out(judged, check, reader, args.squad, args.squad_limit)
+    return judged
 
 
-def held_out(check: ClaimChecker, reader: Path, squad: Path, limit: int) -> None:
+def held_out(judged: Judged, check: ClaimChecker, reader: Path, squad: Path, limit: int) -> None:
     import random
 
     from training.calibrate import around, cited_lines, read_claims, wrong_claims
 
-    claims = read_claims(reader.resolve(), squad, limit, articles="odd")
-    kept = sum(check.passes(c) for c in claims)
-    print(
-        f"\nSQuAD 2.0 dev, odd-numbered articles (held out): {kept}/{len(claims)} right "
-        f"citations kept ({kept / len(claims):.1%})"
-    )
+    judged.held_out_kept = [
+        check.passes(c) for c in read_claims(reader.resolve(), squad, limit, articles="odd")
+    ]
     wrong = sample_questions(wrong_claims(cited_lines(squad, "odd"), random.Random(0)), limit, 0)
-    by_words = by_reading = 0
     for c, answer in wrong:
         hit = LineHit("claim", c.holder, c.lines[c.holder])
         claim = _claim(answer, [f"claim:{c.holder}"])
         line_check = ClaimChecker(check.model, around(c.lines), check.threshold)
-        by_words += bool(verify(claim, c.question, [hit])[0])
-        by_reading += bool(verify(claim, c.question, [hit], line_check)[0])
+        judged.wrong_by_words += bool(verify(claim, c.question, [hit])[0])
+        judged.wrong_accepted.append(bool(verify(claim, c.question, [hit], line_check)[0]))
+
+
+def _share(values: list[bool]) -> str:
+    return f"{sum(values)}/{len(values)} ({sum(values) / len(values):.1%})" if values else "-"
+
+
+def report(judged: Judged) -> None:
+    print(f"\n{judged.name}")
     print(
-        f"wrong citations accepted (a line cited for words it states, as the answer to another "
-        f"question of its article): words and phrases {by_words}/{len(wrong)} "
-        f"({by_words / len(wrong):.1%}), words and reading {by_reading}/{len(wrong)} "
-        f"({by_reading / len(wrong):.1%})"
+        f"cited lines that state the answer's words at all: {judged.stating}/{len(judged.kept)}"
+        f" ({judged.stating / len(judged.kept):.1%}), the most a check that reads the line for"
+        " the answer can keep"
     )
+    for row in judged.lost:
+        print("  lost:", row)
+    for line in judged.accepted:
+        print("  injection accepted:", repr(line))
+    if judged.held_out_kept:
+        n = len(judged.wrong_accepted)
+        print(
+            f"SQuAD 2.0 dev, odd-numbered articles (held out): {_share(judged.held_out_kept)}"
+            " right citations kept"
+        )
+        print(
+            "wrong citations accepted (a line cited for words it states, as the answer to"
+            f" another question of its article): words and phrases {judged.wrong_by_words}/{n}"
+            f" ({judged.wrong_by_words / n:.1%}), words and reading"
+            f" {_share(judged.wrong_accepted)}"
+        )
+
+
+def differences(first: Judged, other: Judged) -> list[Difference]:
+    out = [
+        compare_shares("gold_citations_kept", first.kept, other.kept),
+        compare_shares("injections_rejected", first.rejected, other.rejected),
+    ]
+    if first.held_out_kept and other.held_out_kept:
+        out += [
+            compare_shares("squad_odd_citations_kept", first.held_out_kept, other.held_out_kept),
+            compare_shares(
+                "squad_odd_wrong_accepted",
+                first.wrong_accepted,
+                other.wrong_accepted,
+                higher_is_better=False,
+            ),
+        ]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--reader", type=Path, action="append", help="default: qa/reader/model; repeat to compare"
+    )
+    parser.add_argument("--no-reader-check", action="store_true", help="words and phrases only")
+    parser.add_argument(
+        "--claim-threshold", type=float, default=None, help="default: the reader's calibration"
+    )
+    parser.add_argument("--squad", type=Path, default=None, help="SQuAD 2.0 dev file")
+    parser.add_argument("--squad-limit", type=int, default=600)
+    args = parser.parse_args()
+    readers: list[Path] = args.reader or [REPO / "qa/reader/model"]
+    judged = [judge(reader, args) for reader in readers]
+    print("| check | gold citations kept | injection lines rejected | SQuAD odd kept |")
+    print("|---|---:|---:|---:|")
+    for j in judged:
+        print(f"| {j.name} | {_share(j.kept)} | {_share(j.rejected)} | {_share(j.held_out_kept)} |")
+    for j in judged:
+        report(j)
+    for reader, other in zip(readers[1:], judged[1:], strict=True):
+        found = differences(judged[0], other)
+        verdict = "worse" if any(d.worse for d in found) else "at least as good"
+        print(f"\n{reader} against {readers[0]}, citation by citation: {verdict}")
+        print(table(found))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from evals.runner import (
@@ -103,6 +103,39 @@ def compare(
         )
         for name, (measure, higher) in MEASURES.items()
     ]
+
+
+def compare_shares(
+    measure: str,
+    before: Sequence[bool],
+    after: Sequence[bool],
+    *,
+    higher_is_better: bool = True,
+    draws: int = 300,
+    seed: int = 0,
+) -> Difference:
+    """One share (citations kept, injections rejected) of two checks over the same items,
+    paired item by item and judged like the measures above: `before[i]` and `after[i]` are
+    the two verdicts on item i. Not the headline: worse only beyond `WORSE_SE` errors."""
+    if len(before) != len(after):
+        raise ValueError("the two checks did not judge the same items")
+    pairs = list(zip(before, after, strict=True))
+
+    def share(values: Sequence[bool]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    rng = random.Random(seed)
+    samples = []
+    for _ in range(draws if pairs else 0):
+        drawn = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        samples.append(share([d[1] for d in drawn]) - share([d[0] for d in drawn]))
+    return Difference(
+        measure=measure,
+        before=share(before),
+        after=share(after),
+        se=statistics.pstdev(samples) if len(samples) > 1 else 0.0,
+        higher_is_better=higher_is_better,
+    )
 
 
 def at_least_as_good(differences: list[Difference]) -> bool:

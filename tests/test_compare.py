@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.compare import at_least_as_good, compare
+from evals.compare import at_least_as_good, compare, compare_shares
 from evals.runner import QuestionResult
 
 
@@ -73,3 +73,27 @@ def test_a_better_answer_f1_with_noise_elsewhere_is_at_least_as_good() -> None:
 def test_runs_over_different_questions_are_not_compared() -> None:
     with pytest.raises(ValueError, match="same questions"):
         compare(_run(), _run()[:-1])
+
+
+def test_a_check_that_keeps_a_dozen_fewer_of_145_citations_is_worse() -> None:
+    before = [True] * 131 + [False] * 14
+    after = [True] * 119 + [False] * 26
+    assert compare_shares("citations_kept", before, after).worse
+
+
+def test_a_check_that_keeps_one_fewer_of_145_citations_is_within_noise() -> None:
+    before = [True] * 131 + [False] * 14
+    after = [True] * 130 + [False] * 15
+    assert not compare_shares("citations_kept", before, after).worse
+
+
+def test_a_share_where_lower_is_better_is_worse_when_it_rises() -> None:
+    # wrong citations accepted: 2 % -> 12 % of 600
+    before = [True] * 12 + [False] * 588
+    after = [True] * 72 + [False] * 528
+    assert compare_shares("wrong_accepted", before, after, higher_is_better=False).worse
+
+
+def test_shares_of_different_items_are_not_compared() -> None:
+    with pytest.raises(ValueError, match="same items"):
+        compare_shares("citations_kept", [True, False], [True])
