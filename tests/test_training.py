@@ -308,3 +308,52 @@ def test_reading_windows_in_passes_of_similar_length_gives_the_same_loss() -> No
             assert torch.allclose(one[:, 0], split[:, 0], atol=1e-4)
         one_pass = float(group_loss(model, batch, rows_per_pass=len(batch["input_ids"])))
         assert abs(float(group_loss(model, batch, rows_per_pass=1)) - one_pass) < 1e-4
+
+
+def test_a_word_swap_asks_about_a_noun_no_line_says() -> None:
+    from training.groups import _swap_word
+
+    holder = "Another 88 drones were shot down over the city."
+    lines = [holder, "The bridges were closed at night."]
+    pool = ["bridges", "helicopters", "harbour"]
+    swapped = _swap_word("How many drones were shot down?", holder, lines, pool, "seed")
+    # a plural for a plural, and never a noun that a line says (that would still be answerable)
+    assert swapped == "How many helicopters were shot down?"
+
+
+def test_word_swaps_leave_every_group_its_lines(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A run in progress resumes from its checkpoint only while the plan is the same: word
+    swaps change questions, never which lines a group reads."""
+    from training import groups as recipe
+
+    # one article longer than a group, so that it has nouns the group's lines do not say
+    facts = [
+        ("The mill", "grinds", "the barley", "of the valley"),
+        ("The bakery", "sells", "the bread", "of the town"),
+        ("The ferry", "carries", "the cattle", "across the river"),
+        ("The school", "teaches", "the children", "of the farms"),
+        ("The chapel", "keeps", "the records", "of the parish"),
+        ("The market", "trades", "the wool", "of the hills"),
+    ]
+    paragraphs = [
+        {
+            "context": f"{who} {does} {what} {where}.",
+            "qas": [
+                {
+                    "id": f"q{n}",
+                    "question": f"What does {who.lower()} {does[:-1]} {where}?",
+                    "answers": [{"text": what, "answer_start": len(f"{who} {does} ")}],
+                }
+            ],
+        }
+        for n, (who, does, what, where) in enumerate(facts)
+    ]
+    squad = tmp_path / "train.json"
+    squad.write_text(json.dumps({"data": [{"title": "Valley", "paragraphs": paragraphs}]}))
+    monkeypatch.setattr(recipe, "P_WORD_SWAPPED", 0.6)
+    _, swapping = recipe.build_groups(squad, seed=3)
+    monkeypatch.setattr(recipe, "P_WORD_SWAPPED", 0.0)
+    _, plain = recipe.build_groups(squad, seed=3)
+    assert [g.question for g in swapping] != [g.question for g in plain]
+    assert [g.lines for g in swapping] == [g.lines for g in plain]
+    assert [g.article for g in swapping] == [g.article for g in plain]

@@ -87,7 +87,7 @@ default.
   {meta["group_lines"]} lines of its article ranked by the product's keyword retrieval (BM25 on
   `index.text.terms`), the answer's line put in when retrieval missed it; {meta["groups"]} groups,
   {meta["answerable_groups"]} answerable (the others leave the answer's lines out, or ask with
-  a swapped name or number). Articles are cut one line per paragraph or 1-3 sentences a line.
+  a swapped name, number or noun). Articles are cut one line per paragraph or 1-3 sentences a line.
 - trained so far: {meta["groups_trained"]} groups ({meta["steps"]} of {meta["total_steps"]}
   steps of {meta["batch"]} groups; {"finished" if meta["finished"] else "the run goes on"}),
   AdamW lr {meta["lr"]}, word embeddings {

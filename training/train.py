@@ -50,7 +50,7 @@ from training.warmstart import load_shipped
 
 MASKED = -1e4  # finite: a fully masked row must still give a finite loss
 GROUPS_FILE = "groups.pkl"
-GROUPS_VERSION = 2  # groups record the line holding SQuAD's own answer (`Group.holder`)
+GROUPS_VERSION = 3  # groups asked with a swapped word (`training.groups.P_WORD_SWAPPED`)
 LINE_WEIGHT = 1.0  # the per-window loss beside the group loss: equal weight, not tuned
 ROWS_PER_PASS = 8  # windows read in one pass of the encoder (`forward_by_width`)
 CHECKPOINT_FILE = "checkpoint.pt"
