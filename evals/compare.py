@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from evals.runner import (
     QuestionResult,
@@ -35,6 +36,7 @@ from evals.runner import (
 # same two the reader's calibration asks of a rank weight's gain (`training.calibrate`).
 WORSE_SE = 2.0
 HEADLINE = "answer_f1"
+T = TypeVar("T")
 
 
 # Each judged measure (as `evals.runner.aggregate` reports it) and whether higher is better.
@@ -75,6 +77,17 @@ class Difference:
         return self.gain < 0 and -self.gain > WORSE_SE * self.se
 
 
+def _paired_draws(
+    pairs: list[tuple[T, T]], draws: int, seed: int
+) -> Iterator[tuple[list[T], list[T]]]:
+    """Bootstrap resamples of paired items (drawn with replacement, both runs on the same
+    draw), each split into the two runs' sides: what every comparison here measures on."""
+    rng = random.Random(seed)
+    for _ in range(draws):
+        drawn = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        yield [p[0] for p in drawn], [p[1] for p in drawn]
+
+
 def compare(
     before: list[QuestionResult],
     after: list[QuestionResult],
@@ -86,11 +99,8 @@ def compare(
     if {r.id for r in before} != set(by_id):
         raise ValueError("the two runs did not answer the same questions")
     pairs = [(r, by_id[r.id]) for r in before]
-    rng = random.Random(seed)
     samples: dict[str, list[float]] = {name: [] for name in MEASURES}
-    for _ in range(draws):
-        drawn = [pairs[rng.randrange(len(pairs))] for _ in pairs]
-        a, b = [p[0] for p in drawn], [p[1] for p in drawn]
+    for a, b in _paired_draws(pairs, draws, seed):
         for name, (measure, _) in MEASURES.items():
             samples[name].append(measure(b) - measure(a))
     return [
@@ -124,11 +134,7 @@ def compare_shares(
     def share(values: Sequence[bool]) -> float:
         return sum(values) / len(values) if values else 0.0
 
-    rng = random.Random(seed)
-    samples = []
-    for _ in range(draws if pairs else 0):
-        drawn = [pairs[rng.randrange(len(pairs))] for _ in pairs]
-        samples.append(share([d[1] for d in drawn]) - share([d[0] for d in drawn]))
+    samples = [share(b) - share(a) for a, b in _paired_draws(pairs, draws if pairs else 0, seed)]
     return Difference(
         measure=measure,
         before=share(before),

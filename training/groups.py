@@ -165,7 +165,7 @@ def build_groups(squad_path: Path, *, seed: int = 0) -> tuple[list[Article], lis
         for p, paragraph in enumerate(article["paragraphs"]):
             for qa in paragraph["qas"]:
                 group = _group(
-                    a, qa, p, lines, where, retriever, vocabulary, (pool, word_pool), rng, seed
+                    a, qa, p, lines, where, retriever, vocabulary, pool, word_pool, rng, seed
                 )
                 if group is not None:
                     groups.append(group)
@@ -181,7 +181,8 @@ def _group(
     where: list[tuple[int, int]],
     retriever: bm25s.BM25,
     vocabulary: set[str],
-    pools: tuple[list[str], list[str]],
+    pool: list[str],
+    word_pool: list[str],
     rng: random.Random,
     seed: int,
 ) -> Group | None:
@@ -209,14 +210,14 @@ def _group(
     chosen = ranked[:GROUP_LINES]
     if holder not in chosen:
         chosen[-1:] = [holder]
+    said = [lines[i] for i in chosen]
     if roll < P_NO_ANSWER + P_SWAPPED:
-        swapped = _swap(qa["question"], [lines[i] for i in chosen], pools[0], rng)
+        swapped = _swap(qa["question"], said, pool, rng)
         if swapped is not None:
             return Group(article, swapped, tuple(chosen), ())
     elif roll < P_NO_ANSWER + P_SWAPPED + P_WORD_SWAPPED:
-        said = [lines[i] for i in chosen]
         swapped = _swap_word(
-            qa["question"], lines[holder], said, pools[1], f"{seed}:{qa.get('id', qa['question'])}"
+            qa["question"], lines[holder], said, word_pool, f"{seed}:{qa.get('id', qa['question'])}"
         )
         if swapped is not None:
             return Group(article, swapped, tuple(chosen), ())
