@@ -39,7 +39,7 @@ from evals.compare import Difference, compare_shares, table  # noqa: E402
 from evals.datasets import load_gold, sample_questions  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.llm import parse_reply, verify  # noqa: E402
-from qa.reader import ClaimChecker, occurrences  # noqa: E402
+from qa.reader import ClaimChecker, states  # noqa: E402
 from qa.retrieval import LineHit  # noqa: E402
 from support import injections  # noqa: E402
 
@@ -89,7 +89,7 @@ def judge(reader: Path, args: argparse.Namespace) -> Judged:
             claim = _claim(q.answers[0], [f"{h.source}:{h.line}" for h in hits])
             supported, _ = verify(claim, q.question, hits, check)
             judged.kept += [h in supported for h in hits]
-            judged.stating += sum(bool(occurrences(h.text, q.answers[0])) for h in hits)
+            judged.stating += sum(states(h.text, q.answers[0]) for h in hits)
             if len(supported) < len(hits):
                 judged.lost.append(f"{q.id}: {q.answers[0]!r} kept {len(supported)}/{len(hits)}")
         for line in injections.LINES:

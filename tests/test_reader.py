@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from qa import Assistant, QAError
-from qa.reader import normalise, states
+from qa.reader import normalise, same_answer, states
 from qa.reader.model import CALIBRATION_FILE, CARD_FILE, MODEL_DIR, MODEL_FILE, TOKENIZER_FILE
 from support.cli import qa_env, run_qa
 from tests.conftest import SEEDS
@@ -118,6 +118,14 @@ def test_a_line_naming_part_of_a_long_answer_does_not_state_it() -> None:
         "The mayor, Helena Strand, was elected in March 2021.",
         "Mayor Helena Strand opened the festival at the harbour master's office",
     )
+
+
+def test_a_compound_states_its_answer_with_or_without_its_hyphen() -> None:
+    assert states("There was no breakthrough on a cease-fire.", "a ceasefire")
+    assert states("They agreed to a ceasefire.", "cease-fire")
+    assert states("It was a full-scale invasion.", "full scale invasion")
+    assert same_answer("cease-fire", "a ceasefire")
+    assert not states("They agreed to a cease-fire.", "ceasefires")
 
 
 def test_an_answer_carries_the_readers_confidence(assistant: Assistant) -> None:

@@ -86,21 +86,29 @@ def about(question: str, line: str) -> bool:
     return not wanted or bool(wanted & set(terms(line)))
 
 
+_INNER_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+
+
+def _forms(text: str) -> set[str]:
+    """The text normalised with a word-inner hyphen read as a space and as nothing: writers
+    spell one compound both ways ("cease-fire", "ceasefire"; "full-scale", "full scale")."""
+    return {normalise(text), normalise(_INNER_HYPHEN.sub("", text))} - {""}
+
+
 def states(line: str, answer: str) -> bool:
-    """Does the line state the whole answer, case, punctuation and articles aside? A line
-    that names only part of a long answer ("Helena Strand" of "Helena Strand opened the
-    festival at the harbour master's office") does not support it."""
-    key = normalise(answer)
-    return bool(key) and f" {key} " in f" {normalise(line)} "
+    """Does the line state the whole answer, case, punctuation, articles and a compound's
+    hyphen aside? A line that names only part of a long answer ("Helena Strand" of "Helena
+    Strand opened the festival at the harbour master's office") does not support it."""
+    said = [f" {form} " for form in _forms(line)]
+    return any(f" {key} " in form for key in _forms(answer) for form in said)
 
 
 def same_answer(a: str, b: str) -> bool:
     """Two spans name the same answer when one, normalised, is the other or a run of its
-    words ("88" and "88 drones")."""
-    x, y = normalise(a), normalise(b)
-    if not x or not y:
-        return False
-    return x == y or f" {x} " in f" {y} " or f" {y} " in f" {x} "
+    words ("88" and "88 drones"), a compound's hyphen aside."""
+    return any(
+        x == y or f" {x} " in f" {y} " or f" {y} " in f" {x} " for x in _forms(a) for y in _forms(b)
+    )
 
 
 class ReaderAnswerer:
