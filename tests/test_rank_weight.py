@@ -69,7 +69,7 @@ def test_each_fold_is_scored_at_a_threshold_fitted_without_it() -> None:
 def test_a_rank_weight_whose_gain_shows_only_where_its_threshold_was_fitted_is_not_kept() -> None:
     # Weighing the rank makes the unanswerable questions' chosen lines score lower than every
     # answerable one's, which a threshold fitted on all questions exploits (overall F1 0.8 ->
-    # 1.0); but they all sit in one fold of articles, and held out it gains nothing.
+    # 1.0); but they all sit in one fold (the first articles), and held out it gains nothing.
     asked = [_unanswerable(top_margin=0.5, low_margin=2.0) for _ in range(20)]
     asked += [_answerable(1.0) for _ in range(80)]
     best, trials = choose_rank_weight(asked)

@@ -6,9 +6,9 @@ question of the even-numbered articles is retrieved and read exactly as the prod
 From those readings this fits:
 
 - `rank_weight`, how much retrieval's order counts beside the reader's margin when choosing
-  the line to answer from: the grid's best for overall F1 held out (each fold of articles
-  scored at a threshold fitted on the others, `held_out_scores`), kept only when its held-out
-  gain over the margin alone (weight 0) measures (`measured_gain`);
+  the line to answer from: the grid's best for overall F1 held out (folds of consecutive
+  articles, each scored at a threshold fitted on the others, `held_out_scores`), kept only
+  when its held-out gain over the margin alone (weight 0) measures (`measured_gain`);
 - `answer_threshold`, the margin under which the reader abstains: the one that maximises
   SQuAD 2.0's overall F1 (an unanswerable question scores 1 when declined), the standard way
   to set a no-answer threshold, among those that decline at most 10 % of the answerable
