@@ -429,7 +429,10 @@ def choose_rank_weight(asked: list[Asked]) -> tuple[Trial, list[Trial]]:
         print(f"rank_weight {weight}: threshold {threshold:.3f} {trial.summary()}", flush=True)
     best = max(trials, key=lambda t: float(np.mean(t.held_out)))
     if not measured_gain(trials[0].held_out, best.held_out):
-        print(f"rank_weight {best.weight}'s held-out gain over 0 does not measure: 0 kept")
+        print(
+            f"rank_weight {best.weight}'s held-out gain over 0 does not measure: 0 kept",
+            flush=True,
+        )
         best = trials[0]
     return best, trials
 
