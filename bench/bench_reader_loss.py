@@ -7,6 +7,10 @@ measured in the same run, so their rows compare.
     python bench/bench_reader_loss.py --reader qa/reader/model \\
         --reader ~/.cache/qa/train/reader/candidate
     python bench/bench_reader_loss.py --squad-limit 600 --lines 8 16 24
+    python bench/bench_reader_loss.py --answer-span best agreed --lines 8
+
+With `--answer-span`, each reader is measured with each way of choosing the answer's words
+(the `answer_span` setting), and the comparison is against the first reader's first way.
 
 The SQuAD rows ask the odd-numbered SQuAD 2.0 dev articles (the even ones calibrate), over a
 corpus of every article, as `qa eval --format squad --articles odd` does.
@@ -96,26 +100,39 @@ def _numbered(assistant: Assistant, source: str) -> list[tuple[int, str]]:
     return [(line.line, line.text) for line in assistant.lines(source)]
 
 
+Variant = tuple[Path, str]  # a reader folder and an `answer_span`
+
+
+def _label(variant: Variant, spans: int) -> str:
+    reader, span = variant
+    return f"{reader.parent.name}/{reader.name}" + (f" ({span})" if spans > 1 else "")
+
+
 def rows_for(
     name: str,
     corpus: Path,
     questions: list[GoldQuestion],
-    readers: list[Path],
+    variants: list[Variant],
     lines: list[int],
     every_line: bool,
-    kept: dict[Path, list[QuestionResult]],
+    kept: dict[Variant, list[QuestionResult]],
 ) -> list[str]:
-    """The rows of one set; each reader's results at the first number of lines go to `kept`,
-    for the paired comparison."""
+    """The rows of one set; each variant's results at the first number of lines go to
+    `kept`, for the paired comparison."""
     out = []
-    for reader in readers:
+    spans = len({span for _, span in variants})
+    readings: dict[Path, tuple[float, float | None]] = {}
+    for variant in variants:
+        reader, span = variant
         started = time.time()
-        oracle, whole = reading_f1(corpus, questions, reader, every_line)
-        label = reader.parent.name + "/" + reader.name
+        if reader not in readings:  # the oracle reads without choosing: once per reader
+            readings[reader] = reading_f1(corpus, questions, reader, every_line)
+        oracle, whole = readings[reader]
+        label = _label(variant, spans)
         for k in lines:
-            settings = Settings().with_overrides(reader_dir=reader, top_k=k)
+            settings = Settings().with_overrides(reader_dir=reader, top_k=k, answer_span=span)
             metrics, results = evaluate(corpus, questions, settings=settings)
-            kept.setdefault(reader, results)
+            kept.setdefault(variant, results)
             kinds = failures(results)
             cells = " | ".join(
                 f"{metrics[c]:.1f}" if c.endswith("_ms") else f"{metrics[c]:.3f}" for c in COLUMNS
@@ -131,16 +148,17 @@ def rows_for(
     return out
 
 
-def paired(name: str, readers: list[Path], kept: dict[Path, list[QuestionResult]]) -> str:
-    """Each further reader against the first, question by question (`evals.compare`): the
+def paired(name: str, variants: list[Variant], kept: dict[Variant, list[QuestionResult]]) -> str:
+    """Each further variant against the first, question by question (`evals.compare`): the
     measure for whether a candidate may replace the shipped reader on this set."""
     parts = []
-    for reader in readers[1:]:
-        differences = compare(kept[readers[0]], kept[reader])
+    spans = len({span for _, span in variants})
+    for variant in variants[1:]:
+        differences = compare(kept[variants[0]], kept[variant])
         verdict = "at least as good" if at_least_as_good(differences) else "NOT at least as good"
         parts.append(
-            f"\n{name}: {reader.parent.name}/{reader.name} against "
-            f"{readers[0].parent.name}/{readers[0].name}: {verdict}\n{table(differences)}"
+            f"\n{name}: {_label(variant, spans)} against "
+            f"{_label(variants[0], spans)}: {verdict}\n{table(differences)}"
         )
     return "\n".join(parts)
 
@@ -152,8 +170,10 @@ def main() -> None:
     parser.add_argument("--squad-limit", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-gold", action="store_true")
+    parser.add_argument("--answer-span", nargs="+", default=["best"], choices=["best", "agreed"])
     args = parser.parse_args()
     readers = [p.expanduser().resolve() for p in (args.reader or [REPO / "qa/reader/model"])]
+    variants = [(reader, span) for reader in readers for span in args.answer_span]
     head = (
         "| set | reader | lines read | oracle F1 | every-line F1 | "
         + " | ".join(COLUMNS)
@@ -168,16 +188,16 @@ def main() -> None:
             corpus, gold = load_questions(
                 REPO / "seeds", REPO / "evals/gold.jsonl", "gold", Path(scratch)
             )
-            kept: dict[Path, list[QuestionResult]] = {}
-            rows += rows_for("gold", corpus, gold, readers, args.lines, True, kept)
-            comparisons.append(paired("gold", readers, kept))
+            kept: dict[Variant, list[QuestionResult]] = {}
+            rows += rows_for("gold", corpus, gold, variants, args.lines, True, kept)
+            comparisons.append(paired("gold", variants, kept))
         if SQUAD.exists() and args.squad_limit:
             corpus, converted = load_questions(None, SQUAD, "squad", Path(scratch), "odd")
             questions = sample_questions(converted, args.squad_limit, args.seed)
             name = f"SQuAD 2.0 dev odd, {len(questions)} q"
             kept = {}
-            rows += rows_for(name, corpus, questions, readers, args.lines, False, kept)
-            comparisons.append(paired(name, readers, kept))
+            rows += rows_for(name, corpus, questions, variants, args.lines, False, kept)
+            comparisons.append(paired(name, variants, kept))
     print("\n" + head + "\n" + rule + "\n" + "\n".join(rows))
     print("\n".join(c for c in comparisons if c))
 

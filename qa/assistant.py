@@ -137,6 +137,7 @@ class Assistant:
             self._reader_model,
             answer_threshold=answering.answer_threshold,
             cite_threshold=answering.cite_threshold,
+            answer_span=answering.answer_span,
         )
         self.reader_replies = ReaderReplies(self.reader, self.retriever.neighbours)
         self._llm = None

@@ -60,6 +60,10 @@ class AnsweringSettings(BaseModel):
     # answer_threshold to abstain more, cite_threshold to cite fewer further lines.
     answer_threshold: float | None = None
     cite_threshold: float | None = None
+    # Which words the reader answers with: the best line's span ("best"), or, when no other
+    # line read states that span but another line the reader trusts states a run of its
+    # words ("Another 88" beside "88"), that run, citing both lines ("agreed").
+    answer_span: Literal["best", "agreed"] = "best"
     llm_model: str | None = None
     llm_api_base: str | None = None
     llm_api_key: str | None = None

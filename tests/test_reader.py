@@ -111,6 +111,51 @@ def test_a_further_line_must_be_about_the_question_however_low_the_cite_threshol
     assert [c.label for c in reply.citations] == ["town.txt:2"]
 
 
+BRIDGE = """The bridge was designed by the engineer Maria Lopez.
+Lopez designed the bridge in 1990.
+It opened two years later.
+"""
+
+
+def _ask_bridge(tmp_path: Path, text: str, answer_span: str) -> tuple[str, list[str], list[str]]:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    (corpus / "bridge.txt").write_text(text)
+    assistant = Assistant(corpus=corpus, data_dir=tmp_path / "data", answer_span=answer_span)
+    reply = assistant.ask("Who designed the bridge?")
+    marked = [
+        c.quote[c.span_start : c.span_end] for c in reply.citations if c.span_start is not None
+    ]
+    return reply.answer, [c.label for c in reply.citations], marked
+
+
+def test_the_best_lines_span_is_the_answer_even_when_only_part_of_it_is_stated_twice(
+    tmp_path: Path,
+) -> None:
+    assert _ask_bridge(tmp_path, BRIDGE, "best") == (
+        "Maria Lopez",
+        ["bridge.txt:1"],
+        ["Maria Lopez"],
+    )
+
+
+def test_agreed_answers_with_the_words_two_lines_both_state_and_cites_both(tmp_path: Path) -> None:
+    """Line 2 names only "Lopez": with answer_span "agreed" that is the answer, and both
+    lines are cited and marked for it."""
+    answer, cited, marked = _ask_bridge(tmp_path, BRIDGE, "agreed")
+    assert (answer, cited, marked) == (
+        "Lopez",
+        ["bridge.txt:1", "bridge.txt:2"],
+        ["Lopez", "Lopez"],
+    )
+
+
+def test_agreed_keeps_the_whole_span_when_another_line_states_it(tmp_path: Path) -> None:
+    text = BRIDGE + "Maria Lopez also designed the town's library.\n"
+    answer, cited, _ = _ask_bridge(tmp_path, text, "agreed")
+    assert answer == "Maria Lopez" and "bridge.txt:2" not in cited
+
+
 def test_a_line_naming_part_of_a_long_answer_does_not_state_it() -> None:
     assert states("Another 88 were shot down.", "88")
     assert states("Talks were held in Istanbul, Türkiye.", "istanbul, Türkiye")

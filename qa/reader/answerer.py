@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from index.text import terms
 from qa.reader.decode import Span
@@ -29,6 +30,10 @@ from qa.reader.model import Passage, ReaderModel
 from qa.retrieval import LineHit
 
 Neighbours = Callable[[str, int], tuple[str, str]]
+# Which words answer: the best line's span ("best"), or, when no other line read states that
+# span but one states a run of its words ("88" beside "Another 88"), that run, cited in both
+# ("agreed"). See `ReaderAnswerer._agreed`.
+AnswerSpan = Literal["best", "agreed"]
 
 
 @dataclass(frozen=True)
@@ -121,10 +126,12 @@ class ReaderAnswerer:
         *,
         answer_threshold: float | None = None,
         cite_threshold: float | None = None,
+        answer_span: AnswerSpan = "best",
     ) -> None:
         self.model = model
         self.answer_threshold = answer_threshold
         self.cite_threshold = cite_threshold
+        self.answer_span = answer_span
 
     def answer(self, question: str, hits: list[LineHit], neighbours: Neighbours) -> Reading:
         asked = self.model.question(question)
@@ -161,6 +168,13 @@ class ReaderAnswerer:
         if best.margin < answer_threshold:
             return Reading(answer="", abstained=True, confidence=confidence, question_cut=asked.cut)
         further = [x for x in ranked[1:] if self._supports(question, best, x, cite_threshold)]
+        if not further and self.answer_span == "agreed":
+            agreed = self._agreed(question, best, ranked[1:], cite_threshold)
+            if agreed is not None:
+                best = agreed
+                further = [
+                    x for x in ranked[1:] if self._supports(question, best, x, cite_threshold)
+                ]
         cited = [best, *further]
         return Reading(
             answer=best.answer,
@@ -169,6 +183,41 @@ class ReaderAnswerer:
             cited=cited,
             question_cut=asked.cut,
         )
+
+    @staticmethod
+    def _agreed(
+        question: str, best: ReadLine, others: list[ReadLine], threshold: float
+    ) -> ReadLine | None:
+        """The best line read again for the words it shares with another line, when no other
+        line about the question states its whole span but one the reader trusts (`threshold`, about the question)
+        answers with a run of its words: "Another 88" in one line, "88" in another. What both
+        lines state is the answer they agree on, and both can be cited for it; the longer
+        span could cite only one. The best line's span is moved onto those words so that
+        what it highlights is what it is cited for."""
+        if best.span is None or any(
+            states(x.hit.text, best.answer) and about(question, x.hit.text) for x in others
+        ):
+            return None
+        whole = _forms(best.answer)
+        for other in others:
+            if (
+                other.line_margin < threshold
+                or not other.answer
+                or _forms(other.answer) & whole
+                or not same_answer(other.answer, best.answer)
+                or not about(question, other.hit.text)
+            ):
+                continue
+            start, end = best.span.start, best.span.end
+            inside = [
+                (s, e)
+                for s, e in occurrences(best.hit.text, other.answer)
+                if start <= s and e <= end
+            ]
+            if inside:  # "88" is a run of "Another 88", not the other way round
+                s, e = inside[0]
+                return ReadLine(best.hit, replace(best.span, start=s, end=e))
+        return None
 
     @staticmethod
     def _supports(question: str, best: ReadLine, other: ReadLine, threshold: float) -> bool:
