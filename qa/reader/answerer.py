@@ -189,11 +189,11 @@ class ReaderAnswerer:
         question: str, best: ReadLine, others: list[ReadLine], threshold: float
     ) -> ReadLine | None:
         """The best line read again for the words it shares with another line, when no other
-        line about the question states its whole span but one the reader trusts (`threshold`, about the question)
-        answers with a run of its words: "Another 88" in one line, "88" in another. What both
-        lines state is the answer they agree on, and both can be cited for it; the longer
-        span could cite only one. The best line's span is moved onto those words so that
-        what it highlights is what it is cited for."""
+        line about the question states its whole span but one the reader trusts (own margin
+        at least `threshold`, about the question) answers with a run of its words: "Another
+        88" in one line, "88" in another. What both lines state is the answer they agree on,
+        and both can be cited for it; the longer span could cite only one. The best line's
+        span is moved onto those words so that what it highlights is what it is cited for."""
         if best.span is None or any(
             states(x.hit.text, best.answer) and about(question, x.hit.text) for x in others
         ):
