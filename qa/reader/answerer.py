@@ -167,15 +167,16 @@ class ReaderAnswerer:
         cite_threshold = cal.cite_threshold if self.cite_threshold is None else self.cite_threshold
         if best.margin < answer_threshold:
             return Reading(answer="", abstained=True, confidence=confidence, question_cut=asked.cut)
-        further = [x for x in ranked[1:] if self._supports(question, best, x, cite_threshold)]
-        if not further and self.answer_span == "agreed":
+
+        def further(line: ReadLine) -> list[ReadLine]:
+            return [x for x in ranked[1:] if self._supports(question, line, x, cite_threshold)]
+
+        cited = [best, *further(best)]
+        if len(cited) == 1 and self.answer_span == "agreed":
             agreed = self._agreed(question, best, ranked[1:], cite_threshold)
             if agreed is not None:
                 best = agreed
-                further = [
-                    x for x in ranked[1:] if self._supports(question, best, x, cite_threshold)
-                ]
-        cited = [best, *further]
+                cited = [best, *further(best)]
         return Reading(
             answer=best.answer,
             abstained=False,
@@ -199,6 +200,7 @@ class ReaderAnswerer:
         ):
             return None
         whole = _forms(best.answer)
+        start, end = best.span.start, best.span.end
         for other in others:
             if (
                 other.line_margin < threshold
@@ -208,7 +210,6 @@ class ReaderAnswerer:
                 or not about(question, other.hit.text)
             ):
                 continue
-            start, end = best.span.start, best.span.end
             inside = [
                 (s, e)
                 for s, e in occurrences(best.hit.text, other.answer)
