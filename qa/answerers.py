@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from qa.citing import cite
+from qa.conversation import with_referent
 from qa.reader import ReaderAnswerer, ReaderModelError, Reading
 from qa.reader.answerer import Neighbours
 from qa.retrieval import LineHit
@@ -40,22 +41,36 @@ class ReaderReplies:
     """The trained reader as an answerer: it reads each line (with its neighbours) and
     answers with the span it trusts most, citing the lines that hold it."""
 
-    def __init__(self, reader: ReaderAnswerer, neighbours: Neighbours) -> None:
+    def __init__(
+        self, reader: ReaderAnswerer, neighbours: Neighbours, *, resolve: bool = False
+    ) -> None:
         self.reader = reader
         self.neighbours = neighbours
+        self.resolve = resolve
 
-    def answer(self, question: str, hits: list[LineHit]) -> Answer:
+    def answer(
+        self, question: str, hits: list[LineHit], history: list[Turn] | None = None
+    ) -> Answer:
+        """With `resolve`, a follow-up that points back with a pronoun is also read with the
+        previous answer in the pronoun's place (`with_referent`); the reading kept is the one
+        that answers with the higher confidence, so a wrong guess at what "it" names should
+        lose to the question as asked."""
+        asked = [question]
+        resolved = with_referent(question, history or []) if self.resolve else None
+        if resolved is not None:
+            asked.append(resolved)
         try:
-            reading = self.reader.answer(question, hits, self.neighbours)
+            readings = [self.reader.answer(q, hits, self.neighbours) for q in asked]
         except ReaderModelError as err:
             raise AnswerError(str(err)) from err
+        reading = max(readings, key=lambda r: (not r.abstained, r.confidence))
         notice = "the question was too long for the reader; it read the start"
         return reply(question, reading, notice if reading.question_cut else None)
 
     def stream(
         self, question: str, hits: list[LineHit], history: list[Turn]
     ) -> Iterator[str | Answer]:
-        answer = self.answer(question, hits)
+        answer = self.answer(question, hits, history)
         yield from pieces(answer.text)
         yield answer
 

@@ -33,7 +33,7 @@ from qa.examples import example_questions
 from qa.reader import ClaimChecker, ReaderAnswerer, ReaderModel
 from qa.retrieval import HybridRetriever, LineHit
 from qa.settings import MAX_TOP_K, Settings
-from qa.types import NO_ANSWER, Answer, RetrievedLine, Timings
+from qa.types import NO_ANSWER, Answer, RetrievedLine, Timings, Turn
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,9 @@ class Assistant:
             cite_threshold=answering.cite_threshold,
             answer_span=answering.answer_span,
         )
-        self.reader_replies = ReaderReplies(self.reader, self.retriever.neighbours)
+        self.reader_replies = ReaderReplies(
+            self.reader, self.retriever.neighbours, resolve=answering.follow_up == "resolved"
+        )
         self._llm = None
         if answering.llm_model:
             from qa.llm import LLMAnswerer
@@ -314,7 +316,7 @@ class Assistant:
                 answer = yield from _streamed(answerer.stream(text, shown, earlier))
             except AnswerUnavailable as why:
                 log.info("LLM answer replaced by the reader's: %s", why)
-                answer = self._read(text, hits[:reads], None)
+                answer = self._read(text, hits[:reads], earlier)
                 answer.notice = _join(answer.notice, f"{why}; showing the reader's answer")
             except AnswerError as err:
                 raise QAError(str(err)) from err
@@ -369,13 +371,11 @@ class Assistant:
             return text[:MAX_QUESTION_CHARS], _join(notice, cut)
         return text, notice
 
-    def _read(self, question: str, hits: list[LineHit], notice: str | None) -> Answer:
+    def _read(self, question: str, hits: list[LineHit], history: list[Turn]) -> Answer:
         try:
-            answer = self.reader_replies.answer(question, hits)
+            return self.reader_replies.answer(question, hits, history)
         except AnswerError as err:
             raise QAError(str(err)) from err
-        answer.notice = _join(notice, answer.notice)
-        return answer
 
 
 def _streamed(pieces: Iterator[str | Answer]) -> Generator[str, None, Answer]:

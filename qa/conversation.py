@@ -84,6 +84,49 @@ def lookup_query(question: str, history: list[Turn]) -> str:
     return f"{question} {last.question} {said}".strip()
 
 
+# Third-person pronouns a follow-up uses for what the answer before it named ("When was she
+# elected?" after "Ida Berg"). Hand-written: resolving who "she" is needs a coreference model,
+# and none ships in a registry package; the reader is given the question both ways and keeps
+# the reading it trusts more (`ReaderReplies`), so a wrong guess costs a second reading only.
+_PRONOUN = re.compile(r"\b(he|she|they|him|them|it|his|its|their|her)\b(?:\s+(\w+))?", re.I)
+_POSSESSIVE = {"his", "its", "their"}
+# After these words "her" is the object ("Who gave her the award?"), not a possessive.
+# fmt: off
+_AFTER_OBJECT = {
+    "a", "an", "the", "this", "that", "these", "those", "to", "in", "on", "at", "for", "with",
+    "by", "from", "of", "about", "as", "and", "or", "up", "out", "off", "down", "back", "over",
+    "into", "than",
+}
+# fmt: on
+# Longer answers are statements, not something a pronoun names.
+_REFERENT_WORDS = 6
+
+
+def with_referent(question: str, history: list[Turn]) -> str | None:
+    """The question with its first third-person pronoun replaced by the previous short answer
+    ("When was Ida Berg elected?"), or None when there is no pronoun, no earlier answer, or
+    the answer is too long (or has no letters) to be what the pronoun names.
+
+    Retrieval already looks a follow-up up with the turn before it (`lookup_query`); the
+    reader reads one question against each line, and "she" alone lets it take any woman's
+    election date from the lines retrieved."""
+    if not history:
+        return None
+    said = first_text_line(history[-1].answer)
+    if said == NO_ANSWER or not re.search(r"[^\W\d_]", said) or len(said.split()) > _REFERENT_WORDS:
+        return None
+    found = _PRONOUN.search(question)
+    if found is None:
+        return None
+    pronoun, following = found.group(1).lower(), (found.group(2) or "").lower()
+    possessive = pronoun in _POSSESSIVE or (
+        pronoun == "her" and bool(following) and following not in _AFTER_OBJECT
+    )
+    name = f"{said}'s" if possessive else said
+    rest = question[found.start(1) + len(pronoun) :]
+    return f"{question[: found.start(1)]}{name}{rest}"
+
+
 # The command line's conversation: each `qa ask` is a new process, so the turns that
 # `qa ask --continue` leans on are kept in a file in the data dir.
 CONVERSATION_FILE = "last-conversation.json"

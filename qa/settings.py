@@ -64,6 +64,11 @@ class AnsweringSettings(BaseModel):
     # line read states that span but another line the reader trusts states a run of its
     # words ("Another 88" beside "88"), that run, citing both lines ("agreed").
     answer_span: Literal["best", "agreed"] = "best"
+    # How the reader reads a follow-up that points back with a pronoun: as asked ("asked"),
+    # or also with the previous short answer in the pronoun's place, keeping the reading it
+    # is surer of ("resolved": "When was she elected?" after "Ida Berg"). Retrieval looks a
+    # follow-up up with the turn before it either way.
+    follow_up: Literal["asked", "resolved"] = "asked"
     llm_model: str | None = None
     llm_api_base: str | None = None
     llm_api_key: str | None = None

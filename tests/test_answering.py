@@ -207,6 +207,20 @@ def test_a_follow_up_reads_who_it_is_about_from_the_previous_answer(town) -> Non
     assert ("marlow.md", 14) in {(c.source, c.line_start) for c in answer.citations}
 
 
+def test_with_follow_ups_resolved_a_pronoun_is_read_as_the_previous_answer(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Asked as it stands, "What board does he chair?" names no one; read with the previous
+    answer in the pronoun's place it is a question about Tomas Eriksen's line."""
+    corpus = tmp_path_factory.mktemp("town-resolved")
+    (corpus / "marlow.md").write_text(CITY, encoding="utf-8")
+    town = Assistant(corpus=corpus, data_dir=tmp_path_factory.mktemp("data"), follow_up="resolved")
+    history = [{"question": "Who met the harbour master?", "answer": "Tomas Eriksen"}]
+    answer = town.ask("What board does he chair?", history=history)
+    assert answer.answer == "Northern Shipping Board", answer.text
+    assert [(c.source, c.line_start) for c in answer.citations] == [("marlow.md", 7)]
+
+
 def test_it_declines_what_a_new_corpus_does_not_say(town: Assistant) -> None:
     answer = town.ask("What is the name of the local football club?")
     assert answer.abstained and not answer.citations

@@ -6,15 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index.chunking import LineChunker
 from index.layout import Anchor, Place, decode, encode, locate, visual_lines
 from index.loaders import LoadedText
+from qa.conversation import with_referent
 from qa.llm import _Parsed, verify
 from qa.reader.decode import best_span, decide
 from qa.reader.features import Window
 from qa.retrieval import RRF_K, LineHit, fuse
-from qa.types import Citation
+from qa.types import Citation, Turn
 
 
 def _doc(lines: list[str], layouts: list[str] | None = None) -> LoadedText:
@@ -151,3 +153,29 @@ def test_an_llm_citation_survives_only_where_the_line_words_the_answer() -> None
     kept, dropped = verify(parsed, "When was the bridge over the Orle rebuilt?", hits)
     assert [h.line for h in kept] == [1]
     assert dropped == 3
+
+
+@pytest.mark.parametrize(
+    ("question", "read_as"),
+    [
+        ("When was she elected?", "When was Ida Berg elected?"),
+        ("When did her school open?", "When did Ida Berg's school open?"),
+        ("Who gave her the award?", "Who gave Ida Berg the award?"),
+        ("Who elected her?", "Who elected Ida Berg?"),
+        ("What is their aim?", "What is Ida Berg's aim?"),
+        ("How many were elected?", None),
+    ],
+)
+def test_a_follow_ups_pronoun_is_read_as_the_previous_short_answer(
+    question: str, read_as: str | None
+) -> None:
+    history = [Turn(question="Who captains the ferry?", answer="Ida Berg")]
+    assert with_referent(question, history) == read_as
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["The sources do not say.", "2018", "a long statement of seven words or more here"],
+)
+def test_a_pronoun_is_not_read_as_an_abstention_a_number_or_a_statement(answer: str) -> None:
+    assert with_referent("When was she elected?", [Turn(question="Who?", answer=answer)]) is None
