@@ -53,6 +53,7 @@ COLUMNS = (
     "false_abstention_rate",
     "confidence_auroc",
     "confidence_ece",
+    "confidence_overconfidence",
     "confidence_ece_by_chance",
     "latency_p50_ms",
 )
@@ -148,13 +149,21 @@ def rows_for(
     return out
 
 
-def paired(name: str, variants: list[Variant], kept: dict[Variant, list[QuestionResult]]) -> str:
+def paired(
+    name: str,
+    variants: list[Variant],
+    kept: dict[Variant, list[QuestionResult]],
+    *,
+    fitted: bool,
+) -> str:
     """Each further variant against the first, question by question (`evals.compare`): the
-    measure for whether a candidate may replace the shipped reader on this set."""
+    measure for whether a candidate may replace the shipped reader on this set. `fitted`:
+    the confidence was calibrated on questions like these (SQuAD articles, not the gold
+    set)."""
     parts = []
     spans = len({span for _, span in variants})
     for variant in variants[1:]:
-        differences = compare(kept[variants[0]], kept[variant])
+        differences = compare(kept[variants[0]], kept[variant], fitted=fitted)
         verdict = "at least as good" if at_least_as_good(differences) else "NOT at least as good"
         parts.append(
             f"\n{name}: {_label(variant, spans)} against "
@@ -190,14 +199,14 @@ def main() -> None:
             )
             kept: dict[Variant, list[QuestionResult]] = {}
             rows += rows_for("gold", corpus, gold, variants, args.lines, True, kept)
-            comparisons.append(paired("gold", variants, kept))
+            comparisons.append(paired("gold", variants, kept, fitted=False))
         if SQUAD.exists() and args.squad_limit:
             corpus, converted = load_questions(None, SQUAD, "squad", Path(scratch), "odd")
             questions = sample_questions(converted, args.squad_limit, args.seed)
             name = f"SQuAD 2.0 dev odd, {len(questions)} q"
             kept = {}
             rows += rows_for(name, corpus, questions, variants, args.lines, False, kept)
-            comparisons.append(paired(name, variants, kept))
+            comparisons.append(paired(name, variants, kept, fitted=True))
     print("\n" + head + "\n" + rule + "\n" + "\n".join(rows))
     print("\n".join(c for c in comparisons if c))
 

@@ -29,6 +29,7 @@ from evals.runner import (
     citation_recall,
     confidence_auroc,
     false_abstention_rate,
+    overconfidence,
     reliability,
 )
 
@@ -50,7 +51,12 @@ MEASURES: dict[str, tuple[Callable[[list[QuestionResult]], float], bool]] = {
     "false_abstention_rate": (false_abstention_rate, False),
     "confidence_auroc": (lambda rs: confidence_auroc(answers_given(rs)), True),
     "confidence_ece": (lambda rs: reliability(answers_given(rs))[0], False),
+    "confidence_overconfidence": (lambda rs: overconfidence(answers_given(rs)), False),
 }
+# Judged only on a set the confidence was fitted for: elsewhere a confidence that runs below
+# the accuracy grows with every answer a better reader gets right (`overconfidence`), so
+# the error in both directions is reported there, and only over-confidence judged.
+FITTED_ONLY = frozenset({"confidence_ece"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Difference:
     after: float
     se: float  # bootstrap standard error of after - before
     higher_is_better: bool
+    judged: bool = True  # False: reported only (`FITTED_ONLY`)
 
     @property
     def gain(self) -> float:
@@ -72,6 +79,8 @@ class Difference:
     @property
     def worse(self) -> bool:
         """Trails by more than noise (for the headline, by anything at all)."""
+        if not self.judged:
+            return False
         if self.measure == HEADLINE:
             return self.gain < 0
         return self.gain < 0 and -self.gain > WORSE_SE * self.se
@@ -93,8 +102,12 @@ def compare(
     after: list[QuestionResult],
     draws: int = 300,
     seed: int = 0,
+    *,
+    fitted: bool = True,
 ) -> list[Difference]:
-    """Every judged measure of `after` against `before`, paired question by question."""
+    """Every measure of `after` against `before`, paired question by question. `fitted`:
+    whether the confidence was calibrated on questions like these (the SQuAD articles), or
+    not (the gold set), which decides whether its calibration error is judged."""
     by_id = {r.id: r for r in after}
     if {r.id for r in before} != set(by_id):
         raise ValueError("the two runs did not answer the same questions")
@@ -110,6 +123,7 @@ def compare(
             after=measure(after),
             se=statistics.pstdev(samples[name]) if draws > 1 else 0.0,
             higher_is_better=higher,
+            judged=fitted or name not in FITTED_ONLY,
         )
         for name, (measure, higher) in MEASURES.items()
     ]
@@ -158,6 +172,12 @@ def table(differences: list[Difference]) -> str:
     for d in differences:
         rows.append(
             f"| {d.measure} | {d.before:.3f} | {d.after:.3f} | {d.after - d.before:+.3f} | "
-            f"{WORSE_SE * d.se:.3f} | {'WORSE' if d.worse else 'no'} |"
+            f"{WORSE_SE * d.se:.3f} | {_verdict(d)} |"
         )
     return "\n".join(rows)
+
+
+def _verdict(d: Difference) -> str:
+    if not d.judged:
+        return "not judged"
+    return "WORSE" if d.worse else "no"

@@ -31,6 +31,7 @@ RATE_KEYS = (
     "retrieval_recall_at_5",
     "confidence_auroc",
     "confidence_ece",
+    "confidence_overconfidence",
     "confidence_ece_by_chance",
 )
 METRIC_KEYS = (*RATE_KEYS, "latency_p50_ms", "latency_p95_ms", "n_questions")
@@ -203,6 +204,7 @@ def aggregate(results: list[QuestionResult]) -> dict[str, float]:
         "retrieval_recall_at_5": recall_at(5),
         "confidence_auroc": confidence_auroc(answered),
         "confidence_ece": reliability(answered)[0],
+        "confidence_overconfidence": overconfidence(answered),
         "confidence_ece_by_chance": ece_by_chance(answered),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
@@ -239,6 +241,17 @@ def reliability(
     each weighted by its share), and the table: (bin, questions, mean confidence, share
     right)."""
     return _binned(_scored(answered), bins)
+
+
+def overconfidence(answered: list[QuestionResult], bins: int = 10) -> float:
+    """The part of the calibration error where the confidence shown is above the share of
+    right answers (the same bins, each weighted by its share): what misleads a user into
+    trusting a wrong answer. A confidence fitted where unanswerable questions are common
+    (SQuAD 2.0) runs below the accuracy on a set where they are rare, and more so the more a
+    reader gets right, so on such a set only this direction says the confidence got worse."""
+    scored = _scored(answered)
+    _, table = _binned(scored, bins)
+    return sum(n / len(scored) * max(0.0, conf - share) for _, n, conf, share in table)
 
 
 def ece_by_chance(

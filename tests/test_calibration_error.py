@@ -4,7 +4,7 @@ and beside it the error a perfectly calibrated confidence would still show on as
 
 from __future__ import annotations
 
-from evals.runner import QuestionResult, ece_by_chance, reliability
+from evals.runner import QuestionResult, ece_by_chance, overconfidence, reliability
 
 
 def _answered(confidence: float, right: bool) -> QuestionResult:
@@ -42,3 +42,11 @@ def test_the_error_by_chance_shrinks_as_answers_grow() -> None:
 
 def test_no_answers_have_no_error_by_chance() -> None:
     assert ece_by_chance([]) == 0.0
+
+
+def test_overconfidence_counts_only_confidence_above_the_share_right() -> None:
+    # 0.9 said, 0.5 right: over by 0.4 on half the answers; 0.2 said, 0.9 right: under.
+    over = [_answered(0.9, n % 2 == 0) for n in range(50)]
+    under = [_answered(0.2, n % 10 != 0) for n in range(50)]
+    assert abs(overconfidence(over + under) - 0.2) < 1e-9
+    assert abs(reliability(over + under)[0] - 0.55) < 1e-9

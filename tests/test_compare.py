@@ -3,6 +3,8 @@ question by question, a measure worse only beyond its noise, the answer F1 never
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from evals.compare import at_least_as_good, compare, compare_shares
@@ -97,3 +99,27 @@ def test_a_share_where_lower_is_better_is_worse_when_it_rises() -> None:
 def test_shares_of_different_items_are_not_compared() -> None:
     with pytest.raises(ValueError, match="same items"):
         compare_shares("citations_kept", [True, False], [True])
+
+
+def _said(run: list[QuestionResult], right: float, wrong: float) -> list[QuestionResult]:
+    """The same answers with the confidence shown for right and for wrong ones changed."""
+    return [
+        replace(r, confidence=right if r.correct else wrong) if r.confidence is not None else r
+        for r in run
+    ]
+
+
+def test_a_confidence_further_below_the_accuracy_is_judged_only_where_it_was_fitted() -> None:
+    before = _said(_run(wrong=set(range(20))), right=0.8, wrong=0.3)
+    after = _said(before, right=0.45, wrong=0.2)
+    assert "confidence_ece" in _worse(before, after)
+    unfitted = compare(before, after, fitted=False)
+    assert at_least_as_good(unfitted)
+    assert not next(d for d in unfitted if d.measure == "confidence_ece").judged
+
+
+def test_a_confidence_above_the_accuracy_is_worse_even_where_it_was_not_fitted() -> None:
+    before = _said(_run(wrong=set(range(40))), right=0.8, wrong=0.3)
+    after = _said(before, right=0.95, wrong=0.95)
+    worse = {d.measure for d in compare(before, after, fitted=False) if d.worse}
+    assert "confidence_overconfidence" in worse
