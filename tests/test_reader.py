@@ -88,12 +88,13 @@ def test_a_line_that_repeats_the_answers_words_about_something_else_is_not_cited
     tmp_path: Path, question: str, answer: str, line: int
 ) -> None:
     """Each answer's words stand in a second line that says nothing about the question;
-    citing it would show a line that does not support the answer."""
+    citing it would show a line that does not support the answer. (Where the span begins is
+    not what this asks: "The mayor, Anna Berg" answers who cut the ribbon as well.)"""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "town.txt").write_text(TOWN)
     reply = Assistant(corpus=corpus, data_dir=tmp_path / "data").ask(question)
-    assert reply.answer == answer
+    assert f" {normalise(answer)} " in f" {normalise(reply.answer)} ", reply.answer
     assert [c.label for c in reply.citations] == [f"town.txt:{line}"]
 
 
