@@ -7,10 +7,11 @@ measured in the same run, so their rows compare.
     python bench/bench_reader_loss.py --reader qa/reader/model \\
         --reader ~/.cache/qa/train/reader/candidate
     python bench/bench_reader_loss.py --squad-limit 600 --lines 8 16 24
-    python bench/bench_reader_loss.py --answer-span best agreed --lines 8
+    python bench/bench_reader_loss.py --way answer_span=agreed \
+        --way further_citations=read,follow_up=resolved --lines 8
 
-With `--answer-span`, each reader is measured with each way of choosing the answer's words
-(the `answer_span` setting), and the comparison is against the first reader's first way.
+With `--way`, each reader is also measured with those `answering` settings changed (each
+`--way` one set of changes, comma-separated), and compared against itself as it ships.
 
 The SQuAD rows ask the odd-numbered SQuAD 2.0 dev articles (the even ones calibrate), over a
 corpus of every article, as `qa eval --format squad --articles odd` does.
@@ -101,12 +102,20 @@ def _numbered(assistant: Assistant, source: str) -> list[tuple[int, str]]:
     return [(line.line, line.text) for line in assistant.lines(source)]
 
 
-Variant = tuple[Path, str]  # a reader folder and an `answer_span`
+Variant = tuple[Path, str]  # a reader folder and a way: setting changes ("" as it ships)
 
 
-def _label(variant: Variant, spans: int) -> str:
-    reader, span = variant
-    return f"{reader.parent.name}/{reader.name}" + (f" ({span})" if spans > 1 else "")
+def _way(text: str) -> dict[str, str]:
+    """`--way answer_span=agreed,follow_up=resolved` as setting overrides."""
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise SystemExit(f"--way {text!r}: write SETTING=VALUE[,SETTING=VALUE]")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _label(variant: Variant) -> str:
+    reader, way = variant
+    return f"{reader.parent.name}/{reader.name}" + (f" ({way})" if way else "")
 
 
 def rows_for(
@@ -121,17 +130,16 @@ def rows_for(
     """The rows of one set; each variant's results at the first number of lines go to
     `kept`, for the paired comparison."""
     out = []
-    spans = len({span for _, span in variants})
     readings: dict[Path, tuple[float, float | None]] = {}
     for variant in variants:
-        reader, span = variant
+        reader, way = variant
         started = time.time()
         if reader not in readings:  # the oracle reads without choosing: once per reader
             readings[reader] = reading_f1(corpus, questions, reader, every_line)
         oracle, whole = readings[reader]
-        label = _label(variant, spans)
+        label = _label(variant)
         for k in lines:
-            settings = Settings().with_overrides(reader_dir=reader, top_k=k, answer_span=span)
+            settings = Settings().with_overrides(reader_dir=reader, top_k=k, **_way(way))
             metrics, results = evaluate(corpus, questions, settings=settings)
             kept.setdefault(variant, results)
             kinds = failures(results)
@@ -156,18 +164,18 @@ def paired(
     *,
     fitted: bool,
 ) -> str:
-    """Each further variant against the first, question by question (`evals.compare`): the
-    measure for whether a candidate may replace the shipped reader on this set. `fitted`:
-    the confidence was calibrated on questions like these (SQuAD articles, not the gold
-    set)."""
+    """Each reader as it ships against the first (whether a candidate may replace the
+    shipped reader on this set), and each way against its own reader as it ships (whether
+    the way may become the default), question by question (`evals.compare`). `fitted`: the
+    confidence was calibrated on questions like these (SQuAD articles, not the gold set)."""
     parts = []
-    spans = len({span for _, span in variants})
     for variant in variants[1:]:
-        differences = compare(kept[variants[0]], kept[variant], fitted=fitted)
+        reader, way = variant
+        base = (reader, "") if way else variants[0]
+        differences = compare(kept[base], kept[variant], fitted=fitted)
         verdict = "at least as good" if at_least_as_good(differences) else "NOT at least as good"
         parts.append(
-            f"\n{name}: {_label(variant, spans)} against "
-            f"{_label(variants[0], spans)}: {verdict}\n{table(differences)}"
+            f"\n{name}: {_label(variant)} against {_label(base)}: {verdict}\n{table(differences)}"
         )
     return "\n".join(parts)
 
@@ -179,10 +187,14 @@ def main() -> None:
     parser.add_argument("--squad-limit", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-gold", action="store_true")
-    parser.add_argument("--answer-span", nargs="+", default=["best"], choices=["best", "agreed"])
+    parser.add_argument(
+        "--way", action="append", default=[], help="setting changes, e.g. answer_span=agreed"
+    )
     args = parser.parse_args()
     readers = [p.expanduser().resolve() for p in (args.reader or [REPO / "qa/reader/model"])]
-    variants = [(reader, span) for reader in readers for span in args.answer_span]
+    for way in args.way:
+        Settings().with_overrides(**_way(way))  # a misspelt setting stops here, not an hour on
+    variants = [(reader, way) for reader in readers for way in ["", *args.way]]
     head = (
         "| set | reader | lines read | oracle F1 | every-line F1 | "
         + " | ".join(COLUMNS)

@@ -11,6 +11,7 @@ from qa.reader import Support, occurrences
 from training.calibrate import (
     CLAIM_KEEP,
     CLAIM_MARGIN,
+    WRONG_CITE_COST,
     Cited,
     fit_cite_threshold,
     fit_claim_lift,
@@ -48,12 +49,22 @@ def test_with_too_few_lifts_the_lowest_is_taken() -> None:
     assert fit_claim_lift(claims) == 3.0
 
 
-def test_the_cite_threshold_is_the_margin_most_lines_holding_the_answer_reach() -> None:
-    claims = [Support(margin=float(m), lift=None) for m in range(-19, 1)]  # -19 .. 0
-    threshold = fit_cite_threshold(claims)
-    assert threshold == -18.0  # 19 of the 20 right lines reach it
-    assert sum(c.margin is not None and c.margin >= threshold for c in claims) >= CLAIM_KEEP * 20
-    assert fit_cite_threshold([Support(margin=None)]) == 0.0
+def test_the_cite_threshold_weighs_each_wrong_line_let_in_against_right_lines_kept() -> None:
+    right = [float(m) for m in range(-19, 1)]  # -19 .. 0
+    wrong = [-15.0, -12.0, None]
+    threshold = fit_cite_threshold(right, wrong)
+    # Down to -11 every right line gained costs nothing; -12 would gain one right line and
+    # let one wrong one in, which counts as WRONG_CITE_COST of them.
+    assert threshold == -11.0
+    assert WRONG_CITE_COST > 1
+
+
+def test_with_no_wrong_lines_every_right_line_is_kept() -> None:
+    assert fit_cite_threshold([-7.0, -2.0, 3.0, None], [None, None]) == -7.0
+
+
+def test_with_no_right_line_naming_its_answer_the_cite_threshold_is_zero() -> None:
+    assert fit_cite_threshold([None], [-3.0]) == 0.0
 
 
 BRIDGE = [

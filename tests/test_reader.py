@@ -112,6 +112,30 @@ def test_a_further_line_must_be_about_the_question_however_low_the_cite_threshol
     assert [c.label for c in reply.citations] == ["town.txt:2"]
 
 
+STORM = """The storm destroyed 40 boats in the harbour on Monday night.
+Insurers said 12 boats were repaired within a week, and another 40 were wrecked beyond repair.
+The maritime museum keeps 40 old boats on display all year.
+The harbour reopened to ferries on Thursday.
+"""
+
+
+def test_a_line_with_the_answers_number_about_the_same_things_in_another_sense_is_not_cited(
+    tmp_path: Path,
+) -> None:
+    """The museum's line says "40 boats" and shares "boats" with the question, so neither
+    its words nor its topic tell it apart: only reading it does. 40 boats on display were
+    not destroyed."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "storm.txt").write_text(STORM)
+    reply = Assistant(corpus=corpus, data_dir=tmp_path / "data").ask(
+        "How many boats were destroyed?"
+    )
+    assert reply.answer == "40"
+    assert "storm.txt:1" in [c.label for c in reply.citations]
+    assert "storm.txt:3" not in [c.label for c in reply.citations]
+
+
 BRIDGE = """The bridge was designed by the engineer Maria Lopez.
 Lopez designed the bridge in 1990.
 It opened two years later.
