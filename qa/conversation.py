@@ -87,7 +87,8 @@ def lookup_query(question: str, history: list[Turn]) -> str:
 # Third-person pronouns a follow-up uses for what the answer before it named ("When was she
 # elected?" after "Ida Berg"). Hand-written: resolving who "she" is needs a coreference model,
 # and none ships in a registry package; the reader is given the question both ways and keeps
-# the reading it trusts more (`ReaderReplies`), so a wrong guess costs a second reading only.
+# the reading it trusts more (`ReaderReplies`). A wrong guess can still win that way, which is
+# why it is a setting (`follow_up`) measured per reader (docs/evaluation.md).
 _PRONOUN = re.compile(r"\b(he|she|they|him|them|it|his|its|their|her)\b(?:\s+(\w+))?", re.I)
 _POSSESSIVE = {"his", "its", "their"}
 # After these words "her" is the object ("Who gave her the award?"), not a possessive.
