@@ -138,6 +138,7 @@ class Assistant:
             answer_threshold=answering.answer_threshold,
             cite_threshold=answering.cite_threshold,
             answer_span=answering.answer_span,
+            further_citations=answering.further_citations,
         )
         self.reader_replies = ReaderReplies(
             self.reader, self.retriever.neighbours, resolve=answering.follow_up == "resolved"

@@ -69,6 +69,11 @@ class AnsweringSettings(BaseModel):
     # is surer of ("resolved": "When was she elected?" after "Ida Berg"). Retrieval looks a
     # follow-up up with the turn before it either way.
     follow_up: Literal["asked", "resolved"] = "asked"
+    # A further line (one that states the whole answer and shares a word with the question)
+    # is cited when the reader prefers, by cite_threshold over "not in this line", its own
+    # best span there, which must name the answer ("span"), or the answer's own words there
+    # ("answer": "Another 88 were shot down" where its best span is another number).
+    further_citations: Literal["span", "answer"] = "span"
     llm_model: str | None = None
     llm_api_base: str | None = None
     llm_api_key: str | None = None

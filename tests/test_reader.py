@@ -136,6 +136,33 @@ def test_a_line_with_the_answers_number_about_the_same_things_in_another_sense_i
     assert "storm.txt:3" not in [c.label for c in reply.citations]
 
 
+FLOOD = """The flood damaged 300 homes in the valley last spring.
+Of the 500 homes inspected afterwards, 300 needed new floors and walls.
+The town has 2,000 homes in all.
+The river rose four metres in a night.
+"""
+
+
+@pytest.mark.parametrize(
+    ("further", "cited"), [("span", ["t.txt:1"]), ("answer", ["t.txt:1", "t.txt:2"])]
+)
+def test_with_further_citations_answer_a_line_is_cited_for_the_answers_words_in_it(
+    tmp_path: Path, further: str, cited: list[str]
+) -> None:
+    """Line 2 states 300, but the reader's best span in it is 500: only the reader's margin
+    for the answer's own words there ("answer") cites it (the threshold is set low enough
+    for that margin: -2.6 with the shipped reader, -6.7 with a group-trained one)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "t.txt").write_text(FLOOD)
+    assistant = Assistant(
+        corpus=corpus, data_dir=tmp_path / "data", cite_threshold=-8.0, further_citations=further
+    )
+    reply = assistant.ask("How many homes did the flood damage?")
+    assert reply.answer == "300"
+    assert [c.label for c in reply.citations] == cited
+
+
 BRIDGE = """The bridge was designed by the engineer Maria Lopez.
 Lopez designed the bridge in 1990.
 It opened two years later.

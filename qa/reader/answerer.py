@@ -26,6 +26,7 @@ from typing import Literal
 
 from index.text import terms
 from qa.reader.decode import Span
+from qa.reader.features import Question
 from qa.reader.model import Passage, ReaderModel
 from qa.retrieval import LineHit
 
@@ -34,6 +35,11 @@ Neighbours = Callable[[str, int], tuple[str, str]]
 # span but one states a run of its words ("88" beside "Another 88"), that run, cited in both
 # ("agreed"). See `ReaderAnswerer._agreed`.
 AnswerSpan = Literal["best", "agreed"]
+# What a further line's margin is taken from: its own best span, which must name the answer
+# ("span"), or the answer's own words in it, whatever else the reader prefers there ("answer":
+# "Another 88 were shot down" for 88 destroyed drones, where its best span is another number
+# in the line). See `ReaderAnswerer._supports`.
+FurtherCitations = Literal["span", "answer"]
 
 
 @dataclass(frozen=True)
@@ -127,11 +133,13 @@ class ReaderAnswerer:
         answer_threshold: float | None = None,
         cite_threshold: float | None = None,
         answer_span: AnswerSpan = "best",
+        further_citations: FurtherCitations = "span",
     ) -> None:
         self.model = model
         self.answer_threshold = answer_threshold
         self.cite_threshold = cite_threshold
         self.answer_span = answer_span
+        self.further_citations = further_citations
 
     def answer(self, question: str, hits: list[LineHit], neighbours: Neighbours) -> Reading:
         asked = self.model.question(question)
@@ -169,7 +177,11 @@ class ReaderAnswerer:
             return Reading(answer="", abstained=True, confidence=confidence, question_cut=asked.cut)
 
         def further(line: ReadLine) -> list[ReadLine]:
-            return [x for x in ranked[1:] if self._supports(question, line, x, cite_threshold)]
+            return [
+                x
+                for x in ranked[1:]
+                if self._supports(question, asked, line, x, cite_threshold, neighbours)
+            ]
 
         cited = [best, *further(best)]
         if len(cited) == 1 and self.answer_span == "agreed":
@@ -220,18 +232,30 @@ class ReaderAnswerer:
                 return ReadLine(best.hit, replace(best.span, start=s, end=e))
         return None
 
-    @staticmethod
-    def _supports(question: str, best: ReadLine, other: ReadLine, threshold: float) -> bool:
-        """Is `other` a further line to cite for the answer read in `best`? The reader's span
-        in it names the same answer, the line states the whole answer, it is about the
-        question (as an LLM's citation must be, `qa.llm.supports`), and the reader prefers
-        that span to "not in this line" by `threshold`."""
-        return (
-            other.line_margin >= threshold
-            and same_answer(other.answer, best.answer)
-            and states(other.hit.text, best.answer)
-            and about(question, other.hit.text)
-        )
+    def _supports(
+        self,
+        question: str,
+        asked: Question,
+        best: ReadLine,
+        other: ReadLine,
+        threshold: float,
+        neighbours: Neighbours,
+    ) -> bool:
+        """Is `other` a further line to cite for the answer read in `best`? The line states
+        the whole answer, it is about the question (as an LLM's citation must be,
+        `qa.llm.supports`), and the reader prefers the answer there to "not in this line" by
+        `threshold`: its own span in the line, naming the same answer ("span"), or the
+        answer's own words in the line ("answer")."""
+        if not (states(other.hit.text, best.answer) and about(question, other.hit.text)):
+            return False
+        places = occurrences(other.hit.text, best.answer)
+        if self.further_citations == "span" or not places:
+            return other.line_margin >= threshold and same_answer(other.answer, best.answer)
+        if other.span is not None and (other.span.start, other.span.end) in places:
+            return other.line_margin >= threshold  # its best span is the answer's words
+        passage = Passage(other.hit.text, *neighbours(other.hit.source, other.hit.line))
+        margins = self.model.margins(asked, passage, places)
+        return max((m for m in margins if m is not None), default=-math.inf) >= threshold
 
 
 def occurrences(line: str, answer: str) -> list[tuple[int, int]]:
