@@ -8,7 +8,7 @@ measured in the same run, so their rows compare.
         --reader ~/.cache/qa/train/reader/candidate
     python bench/bench_reader_loss.py --squad-limit 600 --lines 8 16 24
     python bench/bench_reader_loss.py --way answer_span=agreed \
-        --way further_citations=read,follow_up=resolved --lines 8
+        --way further_citations=answer,follow_up=resolved --lines 8
 
 With `--way`, each reader is also measured with those `answering` settings changed (each
 `--way` one set of changes, comma-separated), and compared against itself as it ships.

@@ -78,10 +78,13 @@ def lookup_query(question: str, history: list[Turn]) -> str:
     question as asked."""
     if not history or not looks_like_follow_up(question):
         return question
-    last = history[-1]
-    said = first_text_line(last.answer)[:200]
-    said = "" if said == NO_ANSWER else said
-    return f"{question} {last.question} {said}".strip()
+    return f"{question} {history[-1].question} {previous_answer(history)[:200]}".strip()
+
+
+def previous_answer(history: list[Turn]) -> str:
+    """The short answer of the turn before; "" when there is none or it was declined."""
+    said = first_text_line(history[-1].answer) if history else ""
+    return "" if said == NO_ANSWER else said
 
 
 # Third-person pronouns a follow-up uses for what the answer before it named ("When was she
@@ -111,10 +114,8 @@ def with_referent(question: str, history: list[Turn]) -> str | None:
     Retrieval already looks a follow-up up with the turn before it (`lookup_query`); the
     reader reads one question against each line, and "she" alone lets it take any woman's
     election date from the lines retrieved."""
-    if not history:
-        return None
-    said = first_text_line(history[-1].answer)
-    if said == NO_ANSWER or not re.search(r"[^\W\d_]", said) or len(said.split()) > _REFERENT_WORDS:
+    said = previous_answer(history)
+    if not re.search(r"[^\W\d_]", said) or len(said.split()) > _REFERENT_WORDS:
         return None
     found = _PRONOUN.search(question)
     if found is None:
@@ -124,8 +125,7 @@ def with_referent(question: str, history: list[Turn]) -> str | None:
         pronoun == "her" and bool(following) and following not in _AFTER_OBJECT
     )
     name = f"{said}'s" if possessive else said
-    rest = question[found.start(1) + len(pronoun) :]
-    return f"{question[: found.start(1)]}{name}{rest}"
+    return f"{question[: found.start(1)]}{name}{question[found.end(1) :]}"
 
 
 # The command line's conversation: each `qa ask` is a new process, so the turns that

@@ -259,7 +259,7 @@ def read_further(
     (`wrong_claims`: a line asked another question of its article, claimed for its own
     answer). With `further_citations=answer` the same threshold is applied to the margin of
     the answer's own words; on these lines that margin separates right from wrong at least
-    as well at it (docs/evaluation.md), so one threshold serves both."""
+    as well (docs/evaluation.md), so one threshold serves both."""
     model = ReaderModel(model_dir)
     cited = cited_lines(dev, articles)
     wrong = sample_questions(wrong_claims(cited, random.Random(0)), limit, 0)
